@@ -1,0 +1,235 @@
+"""sources.yaml + environment -> Config, checked once, every error at once with its place.
+
+`load_config(path)` returns a Config or raises ConfigInvalid, whose `errors` list every problem
+with its line in the file. `read_yaml_validated` is the reusable part: any YAML file checked by any
+pydantic model, errors mapped back to lines (initiatives.yaml uses it too).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, Mapping, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from pipeline.models import CrawlSettings, Source
+
+DEFAULT_SOURCES = Path("sources.yaml")
+DEFAULT_DB = Path("outputs/veille.duckdb")
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class ConfigError:
+    file: str
+    line: int | None  # 1-based
+    location: str  # e.g. "sources[2].kind"
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.location}: {self.message}" if self.location else f"{where}: {self.message}"
+
+
+class ConfigInvalid(Exception):
+    """The configuration has errors; `errors` lists them all."""
+
+    def __init__(self, errors: list[ConfigError]):
+        super().__init__("\n".join(str(e) for e in errors))
+        self.errors = errors
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SettingsModel(_Strict):
+    user_agent: str = CrawlSettings.user_agent
+    connect_timeout_s: float = Field(CrawlSettings.connect_timeout_s, gt=0, le=120)
+    read_timeout_s: float = Field(CrawlSettings.read_timeout_s, gt=0, le=300)
+    total_timeout_s: float = Field(CrawlSettings.total_timeout_s, gt=0, le=600)
+    max_body_bytes: int = Field(CrawlSettings.max_body_bytes, gt=1000, le=200_000_000)
+    max_redirects: int = Field(CrawlSettings.max_redirects, ge=0, le=20)
+    per_origin_delay_s: float = Field(CrawlSettings.per_origin_delay_s, ge=0, le=60)
+    per_origin_concurrency: int = Field(CrawlSettings.per_origin_concurrency, ge=1, le=8)
+    max_retries: int = Field(CrawlSettings.max_retries, ge=0, le=5)
+    obey_robots: bool = True
+    allowed_networks: tuple[str, ...] = ()
+    workers: int = Field(8, ge=1, le=64, description="sources crawled at once")
+    dedupe_window_days: int = Field(60, ge=1, le=3650)
+    timezone: str = "Europe/Paris"
+
+    @field_validator("allowed_networks")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        import ipaddress
+
+        for network in value:
+            ipaddress.ip_network(network, strict=False)
+        return value
+
+
+class SourceModel(_Strict):
+    id: str
+    name: str = Field(min_length=1)
+    kind: Literal["feed", "html", "sitemap"]
+    url: str
+    category: Literal["research", "teaching", "student", "mixed"]
+    item_selector: str | None = None
+    next_selector: str | None = None
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    full_text: Literal["auto", "always", "never"] = "auto"
+    max_pages: int = Field(5, ge=1, le=200)
+    max_new_items: int = Field(50, ge=1, le=5000)
+    enabled: bool = True
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not SLUG.match(value):
+            raise ValueError("must be a slug: lower-case letters, digits and '-' (e.g. lab-lpem)")
+        return value
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+    @field_validator("include", "exclude")
+    @classmethod
+    def _regexes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from exc
+        return value
+
+
+class SourcesFile(_Strict):
+    settings: SettingsModel = SettingsModel()
+    sources: list[SourceModel] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> "SourcesFile":
+        seen: set[str] = set()
+        duplicates = [s.id for s in self.sources if s.id in seen or seen.add(s.id)]
+        if duplicates:
+            raise ValueError(f"duplicate source id(s): {', '.join(sorted(set(duplicates)))}")
+        return self
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    sources: tuple[Source, ...]
+    crawl: CrawlSettings
+    workers: int
+    dedupe_window_days: int
+    timezone: str
+
+    def source(self, source_id: str) -> Source:
+        return next(s for s in self.sources if s.id == source_id)
+
+
+def read_yaml_validated(path: Path, model: type[M]) -> tuple[M | None, list[ConfigError]]:
+    """Parse a YAML file and validate it with `model`; every error comes back with its line."""
+    name = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None, [ConfigError(name, None, "", "file not found")]
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, [ConfigError(name, None, "", f"cannot read: {exc}")]
+    try:
+        node = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        return None, [ConfigError(name, line, "", f"not valid YAML: {getattr(exc, 'problem', exc)}")]
+    try:
+        return model.model_validate(data if data is not None else {}), []
+    except ValidationError as exc:
+        return None, [_to_config_error(name, node, err) for err in exc.errors()]
+
+
+def _to_config_error(name: str, root: yaml.Node | None, err: Mapping[str, Any]) -> ConfigError:
+    loc = tuple(err["loc"])
+    location = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
+    message = str(err["msg"]).removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        message = f"unknown key {loc[-1]!r}"
+    elif err["type"] == "missing":
+        message = "required key is missing"
+    return ConfigError(name, _line_of(root, loc), location, message)
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
+    """1-based line of the YAML node at `loc`, or of its deepest existing parent."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        child = _child(node, part)
+        if child is None:
+            break
+        node, line = child, child.start_mark.line + 1
+    return line
+
+
+def _child(node: yaml.Node | None, part: Any) -> yaml.Node | None:
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if key.value == part:
+                return key if isinstance(value, yaml.ScalarNode) and value.value == "" else value
+    if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+        return node.value[part]
+    return None
+
+
+def load_config(path: Path = DEFAULT_SOURCES) -> Config:
+    """Read and check sources.yaml; raise ConfigInvalid listing every problem."""
+    parsed, errors = read_yaml_validated(Path(path), SourcesFile)
+    if parsed is None:
+        raise ConfigInvalid(_with_duplicate_ids(Path(path), errors))
+    settings = parsed.settings
+    crawl_fields = {k: v for k, v in settings.model_dump().items() if k in CrawlSettings.__dataclass_fields__}
+    return Config(
+        path=Path(path),
+        sources=tuple(Source(**s.model_dump()) for s in parsed.sources),
+        crawl=CrawlSettings(**crawl_fields),
+        workers=settings.workers,
+        dedupe_window_days=settings.dedupe_window_days,
+        timezone=settings.timezone,
+    )
+
+
+def _with_duplicate_ids(path: Path, errors: list[ConfigError]) -> list[ConfigError]:
+    """Add duplicate-id errors, which the model alone reports only once every field is valid."""
+    try:
+        root = yaml.compose(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return errors
+    sources = _child(root, "sources")
+    seen: set[str] = set()
+    extra = []
+    for index, node in enumerate(sources.value if isinstance(sources, yaml.SequenceNode) else []):
+        id_node = _child(node, "id")
+        if isinstance(id_node, yaml.ScalarNode) and id_node.value in seen:
+            message = f"duplicate source id {id_node.value!r}"
+            extra.append(ConfigError(str(path), id_node.start_mark.line + 1, f"sources[{index}].id", message))
+        elif isinstance(id_node, yaml.ScalarNode):
+            seen.add(id_node.value)
+    return sorted(errors + extra, key=lambda e: (e.line or 0, e.location))
+
+
+def database_path(cli_value: str | os.PathLike[str] | None = None, environ: Mapping[str, str] = os.environ) -> Path:
+    """The DuckDB file: --db, else VEILLE_DB, else outputs/veille.duckdb."""
+    return Path(cli_value or environ.get("VEILLE_DB") or DEFAULT_DB)

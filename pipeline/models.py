@@ -1,0 +1,187 @@
+"""The types that flow between stages.
+
+Source -fetch-> FetchResult -parse/extract-> Item -dedupe-> cluster -classify-> Prediction
+-store-> DuckDB -> Candidate -digest-> Digest -mail-> email
+
+All are frozen dataclasses: stages return new values, they never mutate what they receive.
+Datetimes are timezone-aware (UTC) everywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+Category = Literal["research", "teaching", "student"]
+DeclaredCategory = Literal["research", "teaching", "student", "mixed"]
+SourceKind = Literal["feed", "html", "sitemap"]
+
+CATEGORIES: tuple[Category, ...] = ("research", "teaching", "student")
+CATEGORY_LABELS_FR: dict[str, str] = {
+    "research": "Recherche",
+    "teaching": "Enseignement",
+    "student": "Initiatives étudiantes",
+}
+
+
+@dataclass(frozen=True)
+class Source:
+    """One place we watch, as declared in sources.yaml."""
+
+    id: str
+    name: str
+    kind: SourceKind
+    url: str
+    category: DeclaredCategory = "mixed"
+    # html sources: CSS selector for item links on the listing page (None: found automatically)
+    item_selector: str | None = None
+    # html sources: CSS selector for the "next page" link (None: rel=next / usual patterns)
+    next_selector: str | None = None
+    # regular expressions matched against item URLs (sitemap and html sources)
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    # feed sources: fetch each item page for its full text ("auto": when the feed has only a summary)
+    full_text: Literal["auto", "always", "never"] = "auto"
+    # listing pages followed on the first run (backfill); later runs stop at known items
+    max_pages: int = 5
+    # item pages fetched per source per run, at most
+    max_new_items: int = 50
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class CrawlSettings:
+    """How politely and safely we crawl; one value for the whole run."""
+
+    user_agent: str = "veille-scientifique/0.1 (+mailto:veille@example.org)"
+    connect_timeout_s: float = 10.0
+    read_timeout_s: float = 20.0
+    total_timeout_s: float = 60.0  # a whole request, body included (slow-drip servers)
+    max_body_bytes: int = 10_000_000  # after decompression
+    max_redirects: int = 5
+    per_origin_delay_s: float = 1.0
+    per_origin_concurrency: int = 1
+    max_retries: int = 2  # for 429/503/timeouts, with exponential backoff
+    max_retry_after_s: float = 120.0
+    obey_robots: bool = True
+    # CIDR networks allowed even though private/loopback (e.g. an intranet)
+    allowed_networks: tuple[str, ...] = ()
+    # CIDR networks always refused, even for a source configured there (used by tests)
+    forbidden_networks: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """The outcome of fetching one URL. Network and HTTP failures are values, not exceptions."""
+
+    url: str  # as requested
+    final_url: str  # after redirects
+    status: int | None  # HTTP status, None when no response
+    error_code: str | None = None  # stable code ("timeout", "http_404", ...); None on success
+    error_detail: str = ""
+    body: bytes = b""
+    content_type: str = ""
+    text: str = ""  # body decoded with the right charset ("" for binary)
+    etag: str | None = None
+    last_modified: str | None = None
+    not_modified: bool = False  # 304 answer to a conditional GET
+    elapsed_s: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.error_code is None
+
+
+@dataclass(frozen=True)
+class Validator:
+    """What conditional GET remembers of a URL between runs."""
+
+    url: str
+    etag: str | None
+    last_modified: str | None
+
+
+@dataclass(frozen=True)
+class Item:
+    """One piece of news, event or announcement found on a source."""
+
+    item_id: str  # stable id derived from the canonical URL (see normalize.item_id)
+    source_id: str
+    url: str  # link to the item as published, minus fragment and tracking parameters (normalize.clean_url)
+    title: str
+    published_at: datetime | None
+    text: str  # main text, plain
+    summary: str = ""  # short plain text (feed summary or first sentences)
+    lang: str | None = None
+    image_url: str | None = None
+    guid: str | None = None  # feed GUID / Atom id when present
+    content_hash: str = ""  # hash of normalised title + text (see normalize.content_hash)
+
+
+@dataclass(frozen=True)
+class SourceState:
+    """What a crawl of a source needs to know from earlier runs."""
+
+    validators: dict[str, Validator] = field(default_factory=dict)
+    known_urls: frozenset[str] = frozenset()  # canonical URLs of items already stored
+    first_run: bool = True
+
+
+@dataclass(frozen=True)
+class SourceOutcome:
+    """How a source's crawl went: one row of source health."""
+
+    source_id: str
+    started_at: datetime
+    status: Literal["ok", "not_modified", "error"]
+    error_code: str | None = None
+    error_detail: str = ""
+    http_status: int | None = None
+    pages_fetched: int = 0
+    items_found: int = 0
+    page_errors: int = 0  # item pages that failed while the source itself was reachable
+    duration_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class CrawlResult:
+    source_id: str
+    outcome: SourceOutcome
+    items: tuple[Item, ...] = ()
+    validators: tuple[Validator, ...] = ()
+
+
+@dataclass(frozen=True)
+class Prediction:
+    item_id: str
+    category: Category
+    confidence: float  # calibrated probability of `category`
+    model_version: str
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A stored story offered to the digest: the cluster's representative item and what we know."""
+
+    item: Item
+    source_name: str
+    first_seen_at: datetime
+    category: Category
+    confidence: float
+    cluster_id: str
+    cluster_sources: tuple[str, ...]  # names of every source that carried the story
+    declared_category: DeclaredCategory = "mixed"
+
+
+@dataclass(frozen=True)
+class SourceHealth:
+    source_id: str
+    name: str
+    last_status: str | None
+    last_error_code: str | None
+    consecutive_failures: int
+    last_success_at: datetime | None
+    last_new_item_at: datetime | None
+    items_last_30_days: int
+    silent: bool  # nothing new for much longer than its usual rhythm

@@ -1,0 +1,85 @@
+"""Canonical URLs, text clean-up and item ids.
+
+Two URLs that a person would call "the same page" get the same canonical form, so the same item
+seen twice (http and https, with tracking parameters, with or without index.html) gets one id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+TRACKING_PARAMS = frozenset(
+    {
+        "fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "igshid", "yclid",
+        "_ga", "_gl", "ref", "ref_src", "xtor", "at_medium", "at_campaign", "share",
+    }
+)
+TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "hsa_")
+INDEX_PAGES = re.compile(r"/(index|default)\.(html?|php|aspx?)$", re.IGNORECASE)
+_SPACES = re.compile(r"\s+")
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def _is_tracking(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in TRACKING_PARAMS or lowered.startswith(TRACKING_PREFIXES)
+
+
+def canonical_url(url: str) -> str:
+    """The canonical form of a URL: https, lower-case host, no default port, no fragment,
+    no tracking parameters, sorted query, no index page, no trailing slash (but the root)."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        return url.strip()
+    if scheme == "http":
+        scheme = "https"
+    host = (parts.hostname or "").lower().rstrip(".")
+    if host.startswith("www."):
+        host = host[4:]
+    port = parts.port
+    netloc = host if port in (None, 80, 443) else f"{host}:{port}"
+    path = re.sub(r"/{2,}", "/", parts.path or "/")
+    path = INDEX_PAGES.sub("/", path)
+    if len(path) > 1:
+        path = path.rstrip("/") or "/"
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)]
+    return urlunsplit((scheme, netloc, path, urlencode(sorted(query)), ""))
+
+
+def clean_url(url: str) -> str:
+    """The URL as published, minus its fragment and tracking parameters: still the one to fetch."""
+    parts = urlsplit(url.strip())
+    if parts.scheme.lower() not in ("http", "https"):
+        return url.strip()
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)]
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", urlencode(query), ""))
+
+
+def item_id(url: str) -> str:
+    """Stable 16-hex-digit id of the item at `url` (its canonical form)."""
+    return hashlib.sha1(canonical_url(url).encode("utf-8")).hexdigest()[:16]
+
+
+def clean_text(text: str) -> str:
+    """Unicode NFC, no control characters, runs of white space folded, trimmed."""
+    text = unicodedata.normalize("NFC", text or "")
+    text = "".join(ch if ch in "\n\t" or unicodedata.category(ch)[0] != "C" else " " for ch in text)
+    lines = (_SPACES.sub(" ", line).strip() for line in text.splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+def fold_for_matching(text: str) -> str:
+    """Lower-case words without accents or punctuation, for comparisons and hashes."""
+    decomposed = unicodedata.normalize("NFKD", (text or "").lower())
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(_WORD.findall(stripped))
+
+
+def content_hash(title: str, text: str) -> str:
+    """Hash of the normalised title and text: equal for the same content, whatever the markup."""
+    folded = fold_for_matching(title) + "\n" + fold_for_matching(text)
+    return hashlib.sha1(folded.encode("utf-8")).hexdigest()[:16]

@@ -1,0 +1,387 @@
+"""The only DuckDB module: schema, migrations, writes, reads and the analysts' snapshot.
+
+Two files (see docs/schema.md, "Two files"):
+- the *working* file (`veille.work.duckdb`), opened read-write by one pipeline process at a time;
+- the *published* file (`veille.duckdb`), a copy made after each run and swapped in with an atomic
+  rename. Analysts open the published file read-only; they never block a run and never see a
+  half-written one: an open connection keeps reading the snapshot it opened.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from contextlib import contextmanager
+from dataclasses import asdict
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Sequence
+
+import duckdb
+import pyarrow as pa
+
+from pipeline.models import (
+    Candidate,
+    CrawlResult,
+    Item,
+    Prediction,
+    Source,
+    SourceHealth,
+    SourceOutcome,
+    SourceState,
+    Validator,
+)
+from pipeline.schema import MIGRATIONS, VIEWS
+
+log = logging.getLogger(__name__)
+LOCK_WAIT_S = 600.0  # how long a run waits for another pipeline process to release the working file
+
+
+class StoreBusy(Exception):
+    """Another pipeline process holds the working file for longer than we wait."""
+
+
+def working_path(published: Path) -> Path:
+    """The working file that sits beside the published one: veille.duckdb -> veille.work.duckdb."""
+    return published.with_name(published.stem + ".work" + (published.suffix or ".duckdb"))
+
+
+@contextmanager
+def open_store(published: Path, wait_s: float = LOCK_WAIT_S) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the working file read-write (migrating it), waiting while another run holds it."""
+    path = working_path(Path(published))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = _connect_waiting(path, wait_s)
+    try:
+        conn.execute("SET TimeZone = 'UTC'")
+        migrate(conn)
+        yield conn
+    finally:
+        conn.close()
+
+
+def _connect_waiting(path: Path, wait_s: float) -> duckdb.DuckDBPyConnection:
+    deadline = time.monotonic() + wait_s
+    delay = 0.2
+    while True:
+        try:
+            return duckdb.connect(str(path))
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
+                raise StoreBusy(f"{path} is held by another process: {exc}") from exc
+            log.info("working database %s is busy; waiting %.1f s", path, delay)
+            time.sleep(delay)
+            delay = min(delay * 2, 10.0)
+
+
+def migrate(conn: duckdb.DuckDBPyConnection) -> int:
+    """Bring the schema to the latest version; return that version."""
+    conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER, applied_at TIMESTAMPTZ)")
+    current = conn.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
+    for version, script in enumerate(MIGRATIONS, start=1):
+        if version > current:
+            conn.execute("BEGIN")
+            conn.execute(script)
+            conn.execute("INSERT INTO schema_version VALUES (?, now())", [version])
+            conn.execute("COMMIT")
+            log.info("database migrated to schema version %d", version)
+    for view in VIEWS:
+        conn.execute(view)
+    return len(MIGRATIONS)
+
+
+def publish_snapshot(published: Path) -> Path:
+    """Copy the working file to the published path atomically (temp file + rename)."""
+    published = Path(published)
+    source = working_path(published)
+    tmp = published.with_name(f".{published.name}.{os.getpid()}.tmp")
+    shutil.copyfile(source, tmp)
+    with open(tmp, "rb+") as handle:
+        os.fsync(handle.fileno())
+    os.replace(tmp, published)
+    return published
+
+
+# --- sources and crawl state -------------------------------------------------------------------
+
+
+def save_sources(conn: duckdb.DuckDBPyConnection, sources: Sequence[Source], now: datetime) -> None:
+    rows = [(s.id, s.name, s.kind, s.url, s.category, s.enabled, now) for s in sources]
+    conn.executemany(
+        """INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (source_id) DO UPDATE SET name = excluded.name, kind = excluded.kind,
+             url = excluded.url, declared_category = excluded.declared_category,
+             enabled = excluded.enabled, updated_at = excluded.updated_at""",
+        rows,
+    )
+
+
+def load_states(conn: duckdb.DuckDBPyConnection, sources: Sequence[Source]) -> dict[str, SourceState]:
+    """Validators and known item URLs per source, for conditional GET and incremental crawls."""
+    validators = {
+        url: Validator(url, etag, modified)
+        for url, etag, modified in conn.execute("SELECT url, etag, last_modified FROM validators").fetchall()
+    }
+    known: dict[str, set[str]] = {}
+    for source_id, url in conn.execute("SELECT source_id, url FROM items").fetchall():
+        known.setdefault(source_id, set()).add(url)
+    crawled = {row[0] for row in conn.execute("SELECT DISTINCT source_id FROM fetch_log WHERE status <> 'error'").fetchall()}
+    return {
+        s.id: SourceState(validators=validators, known_urls=frozenset(known.get(s.id, ())), first_run=s.id not in crawled)
+        for s in sources
+    }
+
+
+def start_run(conn: duckdb.DuckDBPyConnection, kind: str, now: datetime) -> str:
+    run_id = f"{kind}-{now.strftime('%Y%m%dT%H%M%S%f')}"
+    conn.execute("INSERT INTO runs (run_id, kind, started_at, status) VALUES (?, ?, ?, 'running')", [run_id, kind, now])
+    return run_id
+
+
+def finish_run(conn: duckdb.DuckDBPyConnection, run_id: str, status: str, counts: dict[str, int], now: datetime) -> None:
+    conn.execute(
+        """UPDATE runs SET finished_at = ?, status = ?, sources_ok = ?, sources_failed = ?, items_new = ?,
+           items_updated = ? WHERE run_id = ?""",
+        [now, status, counts.get("sources_ok", 0), counts.get("sources_failed", 0), counts.get("items_new", 0),
+         counts.get("items_updated", 0), run_id],
+    )
+
+
+def save_crawl(conn: duckdb.DuckDBPyConnection, run_id: str, results: Sequence[CrawlResult], now: datetime) -> tuple[list[Item], list[Item]]:
+    """Store outcomes, validators and items; return (new items, updated items)."""
+    outcomes = [r.outcome for r in results]
+    _insert_arrow(conn, "fetch_log", _outcome_table(run_id, outcomes))
+    validators = {v.url: v for r in results for v in r.validators}
+    if validators:
+        conn.executemany(
+            """INSERT INTO validators VALUES (?, ?, ?, ?) ON CONFLICT (url) DO UPDATE SET
+               etag = excluded.etag, last_modified = excluded.last_modified, updated_at = excluded.updated_at""",
+            [(v.url, v.etag, v.last_modified, now) for v in validators.values()],
+        )
+    items = _unique_items(item for r in results for item in r.items)
+    return _upsert_items(conn, items, now)
+
+
+def _unique_items(items: Iterable[Item]) -> list[Item]:
+    by_id: dict[str, Item] = {}
+    for item in items:
+        by_id.setdefault(item.item_id, item)
+    return list(by_id.values())
+
+
+def _upsert_items(conn: duckdb.DuckDBPyConnection, items: Sequence[Item], now: datetime) -> tuple[list[Item], list[Item]]:
+    if not items:
+        return [], []
+    existing = dict(
+        conn.execute(
+            "SELECT item_id, content_hash FROM items WHERE item_id IN (SELECT unnest(?))", [[i.item_id for i in items]]
+        ).fetchall()
+    )
+    new = [i for i in items if i.item_id not in existing]
+    updated = [i for i in items if i.item_id in existing and existing[i.item_id] != i.content_hash]
+    changed = new + updated
+    if changed:
+        table = _items_table(changed, now)
+        conn.register("incoming_items", table)
+        conn.execute(
+            f"""INSERT INTO items ({', '.join(ITEM_COLUMNS)}) SELECT {', '.join(ITEM_COLUMNS)} FROM incoming_items
+                ON CONFLICT (item_id) DO UPDATE SET title = excluded.title, text = excluded.text,
+                  summary = excluded.summary, published_at = coalesce(excluded.published_at, items.published_at),
+                  lang = excluded.lang, image_url = excluded.image_url, content_hash = excluded.content_hash,
+                  updated_at = excluded.updated_at"""
+        )
+        conn.unregister("incoming_items")
+    return new, updated
+
+
+ITEM_COLUMNS = (
+    "item_id", "source_id", "url", "title", "published_at", "first_seen_at", "updated_at",
+    "lang", "text", "summary", "image_url", "guid", "content_hash",
+)
+
+
+def _items_table(items: Sequence[Item], now: datetime) -> pa.Table:
+    rows = [asdict(i) for i in items]
+    columns: dict[str, list[Any]] = {name: [r.get(name) for r in rows] for name in ITEM_COLUMNS}
+    columns["first_seen_at"] = [now] * len(rows)
+    columns["updated_at"] = [now] * len(rows)
+    schema = pa.schema(
+        [(name, pa.timestamp("us", tz="UTC") if name.endswith("_at") else pa.string()) for name in ITEM_COLUMNS]
+    )
+    return pa.table(columns, schema=schema)
+
+
+def _outcome_table(run_id: str, outcomes: Sequence[SourceOutcome]) -> pa.Table:
+    rows = [asdict(o) for o in outcomes]
+    table = pa.Table.from_pylist(rows, schema=OUTCOME_SCHEMA) if rows else OUTCOME_SCHEMA.empty_table()
+    return table.append_column("run_id", pa.array([run_id] * len(rows), pa.string()))
+
+
+OUTCOME_SCHEMA = pa.schema(
+    [
+        ("source_id", pa.string()), ("started_at", pa.timestamp("us", tz="UTC")), ("status", pa.string()),
+        ("error_code", pa.string()), ("error_detail", pa.string()), ("http_status", pa.int32()),
+        ("pages_fetched", pa.int32()), ("items_found", pa.int32()), ("page_errors", pa.int32()),
+        ("duration_s", pa.float64()),
+    ]
+)
+
+
+def _insert_arrow(conn: duckdb.DuckDBPyConnection, table_name: str, table: pa.Table) -> None:
+    if table.num_rows == 0:
+        return
+    conn.register("incoming", table)
+    columns = ", ".join(table.column_names)
+    conn.execute(f"INSERT INTO {table_name} ({columns}) SELECT {columns} FROM incoming")
+    conn.unregister("incoming")
+
+
+# --- reads for the later stages ------------------------------------------------------------------
+
+
+def load_items(conn: duckdb.DuckDBPyConnection, item_ids: Sequence[str]) -> list[Item]:
+    if not item_ids:
+        return []
+    rows = conn.execute(
+        """SELECT item_id, source_id, url, title, published_at, text, summary, lang, image_url, guid, content_hash
+           FROM items WHERE item_id IN (SELECT unnest(?))""",
+        [list(item_ids)],
+    ).fetchall()
+    return [_row_to_item(r) for r in rows]
+
+
+def _row_to_item(row: Sequence[Any]) -> Item:
+    (item_id, source_id, url, title, published_at, text, summary, lang, image_url, guid, content_hash) = row
+    return Item(
+        item_id=item_id, source_id=source_id, url=url, title=title, published_at=published_at, text=text or "",
+        summary=summary or "", lang=lang, image_url=image_url, guid=guid, content_hash=content_hash or "",
+    )
+
+
+def items_to_tag(conn: duckdb.DuckDBPyConnection, model_version: str) -> list[Item]:
+    """Items with no prediction from this model version."""
+    ids = [
+        r[0]
+        for r in conn.execute(
+            """SELECT i.item_id FROM items i LEFT JOIN predictions p USING (item_id)
+               WHERE p.model_version IS DISTINCT FROM ?""",
+            [model_version],
+        ).fetchall()
+    ]
+    return load_items(conn, ids)
+
+
+def save_predictions(conn: duckdb.DuckDBPyConnection, predictions: Sequence[Prediction], now: datetime) -> None:
+    if not predictions:
+        return
+    table = pa.table(
+        {
+            "item_id": [p.item_id for p in predictions],
+            "category": [p.category for p in predictions],
+            "confidence": pa.array([p.confidence for p in predictions], pa.float64()),
+            "model_version": [p.model_version for p in predictions],
+            "predicted_at": pa.array([now] * len(predictions), pa.timestamp("us", tz="UTC")),
+        }
+    )
+    conn.register("incoming_predictions", table)
+    conn.execute(
+        """INSERT INTO predictions SELECT * FROM incoming_predictions ON CONFLICT (item_id) DO UPDATE SET
+           category = excluded.category, confidence = excluded.confidence,
+           model_version = excluded.model_version, predicted_at = excluded.predicted_at"""
+    )
+    conn.unregister("incoming_predictions")
+
+
+def save_clusters(conn: duckdb.DuckDBPyConnection, assignments: Sequence[tuple[str, str, str]]) -> None:
+    """Store (item_id, cluster_id, match) for items; clusters are then recomputed from items."""
+    if not assignments:
+        return
+    table = pa.table({k: [a[i] for a in assignments] for i, k in enumerate(("item_id", "cluster_id", "match"))})
+    conn.register("incoming_clusters", table)
+    conn.execute(
+        """UPDATE items SET cluster_id = c.cluster_id, cluster_match = c.match
+           FROM incoming_clusters c WHERE items.item_id = c.item_id"""
+    )
+    conn.unregister("incoming_clusters")
+
+
+def save_representatives(conn: duckdb.DuckDBPyConnection, representatives: dict[str, str]) -> None:
+    """Record the representative item of each cluster (cluster_id -> item_id)."""
+    if not representatives:
+        return
+    conn.executemany(
+        """INSERT INTO clusters (cluster_id, representative_item_id) VALUES (?, ?)
+           ON CONFLICT (cluster_id) DO UPDATE SET representative_item_id = excluded.representative_item_id""",
+        list(representatives.items()),
+    )
+
+
+def save_bands(conn: duckdb.DuckDBPyConnection, bands: Sequence[tuple[str, int]]) -> None:
+    if not bands:
+        return
+    table = pa.table(
+        {"item_id": [b[0] for b in bands], "band_key": pa.array([int(b[1]) for b in bands], pa.int64())}
+    )
+    conn.register("incoming_bands", table)
+    conn.execute("DELETE FROM item_bands WHERE item_id IN (SELECT DISTINCT item_id FROM incoming_bands)")
+    conn.execute("INSERT INTO item_bands SELECT item_id, band_key FROM incoming_bands")
+    conn.unregister("incoming_bands")
+
+
+def load_window(conn: duckdb.DuckDBPyConnection, since: datetime) -> dict[str, Any]:
+    """The dedupe window as numpy arrays: items first seen since `since`, with their band keys."""
+    arrays = conn.execute(
+        """SELECT b.item_id, i.cluster_id, b.band_key, epoch(coalesce(i.published_at, i.first_seen_at)) AS ts
+           FROM item_bands b JOIN items i USING (item_id)
+           WHERE i.first_seen_at >= ? AND i.cluster_id IS NOT NULL ORDER BY b.item_id""",
+        [since],
+    ).fetchnumpy()
+    return {k: arrays[k] for k in ("item_id", "cluster_id", "band_key", "ts")}
+
+
+def save_worthiness(conn: duckdb.DuckDBPyConnection, scores: Sequence[tuple[str, float, str]], now: datetime) -> None:
+    if not scores:
+        return
+    conn.executemany(
+        """INSERT INTO worthiness VALUES (?, ?, ?, ?) ON CONFLICT (item_id) DO UPDATE SET
+           score = excluded.score, reasons = excluded.reasons, scored_at = excluded.scored_at""",
+        [(item_id, score, reasons, now) for item_id, score, reasons in scores],
+    )
+
+
+def load_candidates(conn: duckdb.DuckDBPyConnection, since: datetime, until: datetime) -> list[Candidate]:
+    """One candidate per cluster whose first item was seen in [since, until), tagged items only."""
+    rows = conn.execute(
+        """WITH story AS (
+             SELECT i.cluster_id, min(i.first_seen_at) AS first_seen, list(DISTINCT s.name ORDER BY s.name) AS names
+             FROM items i JOIN sources s USING (source_id) WHERE i.cluster_id IS NOT NULL GROUP BY i.cluster_id)
+           SELECT r.item_id, r.source_id, r.url, r.title, r.published_at, r.text, r.summary, r.lang, r.image_url,
+                  r.guid, r.content_hash, s.name, story.first_seen, coalesce(l.category, p.category),
+                  CASE WHEN l.category IS NULL THEN p.confidence ELSE 1.0 END, story.cluster_id,
+                  story.names, s.declared_category
+           FROM story
+           JOIN clusters c ON c.cluster_id = story.cluster_id
+           JOIN items r ON r.item_id = c.representative_item_id
+           JOIN sources s ON s.source_id = r.source_id
+           JOIN predictions p ON p.item_id = r.item_id
+           LEFT JOIN labels l ON l.item_id = r.item_id
+           WHERE story.first_seen >= ? AND story.first_seen < ?""",
+        [since, until],
+    ).fetchall()
+    return [
+        Candidate(
+            item=_row_to_item(r[:11]), source_name=r[11], first_seen_at=r[12], category=r[13],
+            confidence=r[14], cluster_id=r[15], cluster_sources=tuple(r[16]), declared_category=r[17],
+        )
+        for r in rows
+    ]
+
+
+def load_source_health(conn: duckdb.DuckDBPyConnection, now: datetime) -> list[SourceHealth]:
+    rows = conn.execute(
+        """SELECT source_id, name, last_status, last_error_code, consecutive_failures, last_success_at,
+                  last_new_item_at, items_last_30_days, silent FROM v_source_health ORDER BY source_id"""
+    ).fetchall()
+    return [SourceHealth(*r) for r in rows]
