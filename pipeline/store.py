@@ -385,3 +385,101 @@ def load_source_health(conn: duckdb.DuckDBPyConnection, now: datetime) -> list[S
                   last_new_item_at, items_last_30_days, silent FROM v_source_health ORDER BY source_id"""
     ).fetchall()
     return [SourceHealth(*r) for r in rows]
+
+
+def items_of_clusters(conn: duckdb.DuckDBPyConnection, cluster_ids: Sequence[str]) -> dict[str, list[Item]]:
+    """Every stored item of the given clusters, grouped by cluster."""
+    if not cluster_ids:
+        return {}
+    rows = conn.execute(
+        "SELECT item_id, cluster_id FROM items WHERE cluster_id IN (SELECT unnest(?))", [list(cluster_ids)]
+    ).fetchall()
+    by_id = {i.item_id: i for i in load_items(conn, [r[0] for r in rows])}
+    grouped: dict[str, list[Item]] = {}
+    for item_id, cluster_id in rows:
+        grouped.setdefault(cluster_id, []).append(by_id[item_id])
+    return grouped
+
+
+# --- officer's corrections and models ------------------------------------------------------------
+
+
+def save_labels(conn: duckdb.DuckDBPyConnection, labels: Sequence[tuple[str, str, str]], now: datetime) -> int:
+    """Store (item_id, category, comment) corrections; a later correction replaces an earlier one."""
+    conn.executemany(
+        """INSERT INTO labels VALUES (?, ?, ?, ?) ON CONFLICT (item_id) DO UPDATE SET
+           category = excluded.category, comment = excluded.comment, labelled_at = excluded.labelled_at""",
+        [(item_id, category, comment, now) for item_id, category, comment in labels],
+    )
+    return len(labels)
+
+
+def load_labelled_items(conn: duckdb.DuckDBPyConnection) -> list[tuple[Item, str]]:
+    """Every corrected item with the officer's category, for retraining."""
+    rows = conn.execute("SELECT item_id, category FROM labels ORDER BY item_id").fetchall()
+    by_id = {i.item_id: i for i in load_items(conn, [r[0] for r in rows])}
+    return [(by_id[item_id], category) for item_id, category in rows if item_id in by_id]
+
+
+def known_item_ids(conn: duckdb.DuckDBPyConnection) -> set[str]:
+    return {r[0] for r in conn.execute("SELECT item_id FROM items").fetchall()}
+
+
+def least_certain_items(conn: duckdb.DuckDBPyConnection, limit: int) -> list[tuple[Item, str, float]]:
+    """Uncorrected items the model is least sure of: (item, predicted category, confidence)."""
+    rows = conn.execute(
+        """SELECT p.item_id, p.category, p.confidence FROM predictions p LEFT JOIN labels l USING (item_id)
+           WHERE l.item_id IS NULL ORDER BY p.confidence ASC, p.item_id LIMIT ?""",
+        [limit],
+    ).fetchall()
+    by_id = {i.item_id: i for i in load_items(conn, [r[0] for r in rows])}
+    return [(by_id[item_id], category, confidence) for item_id, category, confidence in rows]
+
+
+def save_model_record(conn: duckdb.DuckDBPyConnection, version: str, now: datetime, examples: int, corrections: int) -> None:
+    conn.execute(
+        "INSERT INTO models VALUES (?, ?, ?, ?) ON CONFLICT (model_version) DO NOTHING",
+        [version, now, examples, corrections],
+    )
+
+
+# --- digests: recorded so that each week is sent exactly once ------------------------------------
+
+
+def sent_cluster_ids(conn: duckdb.DuckDBPyConnection, except_week: str) -> frozenset[str]:
+    """Clusters already placed in another week's digest (an item appears in one digest only)."""
+    rows = conn.execute("SELECT DISTINCT cluster_id FROM digest_items WHERE week <> ?", [except_week]).fetchall()
+    return frozenset(r[0] for r in rows)
+
+
+def save_digest_items(conn: duckdb.DuckDBPyConnection, week: str, entries: Sequence[tuple[str, str, str, int]]) -> None:
+    """Replace the week's (cluster_id, item_id, section, rank) rows."""
+    conn.execute("DELETE FROM digest_items WHERE week = ?", [week])
+    conn.executemany("INSERT INTO digest_items VALUES (?, ?, ?, ?, ?)", [(week, *e) for e in entries])
+
+
+def digest_status(conn: duckdb.DuckDBPyConnection, week: str, recipients: str) -> dict[str, Any] | None:
+    row = conn.execute(
+        "SELECT status, message_id, attempts, sent_at, last_error FROM digests WHERE week = ? AND recipients = ?",
+        [week, recipients],
+    ).fetchone()
+    if row is None:
+        return None
+    return dict(zip(("status", "message_id", "attempts", "sent_at", "last_error"), row))
+
+
+def set_digest_status(
+    conn: duckdb.DuckDBPyConnection, week: str, recipients: str, status: str, now: datetime,
+    *, subject: str | None = None, message_id: str | None = None, error: str | None = None,
+) -> None:
+    """Record a step of the week's delivery: built, sending, sent or failed."""
+    attempt = 1 if status == "sending" else 0
+    conn.execute(
+        """INSERT INTO digests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (week, recipients) DO UPDATE SET status = excluded.status,
+             subject = coalesce(excluded.subject, digests.subject),
+             message_id = coalesce(excluded.message_id, digests.message_id),
+             sent_at = coalesce(excluded.sent_at, digests.sent_at),
+             attempts = digests.attempts + excluded.attempts, last_error = excluded.last_error""",
+        [week, recipients, status, subject, message_id, now, now if status == "sent" else None, attempt, error],
+    )
