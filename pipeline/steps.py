@@ -100,9 +100,14 @@ def tag_items(db: Path, config: Config, model_dir: Path, now: datetime) -> str:
     """(Re)train when the labels changed, then predict every item the current model has not seen."""
     declared = {s.id: s.category for s in config.sources}
     with store.open_store(db) as conn:
-        corrections = store.load_corrections_as_examples(conn, declared)
-        model = _current_model(list(classify.load_seed()) + corrections, model_dir)
-        store.save_model_record(conn, model.version, now, len(corrections))
+        corrections = [
+            classify.LabelledItem(item.item_id, item.source_id, declared.get(item.source_id, "mixed"), item.url,
+                                  item.title, item.text, label)
+            for item, label in store.load_labelled_items(conn)
+        ]
+        examples = list(classify.load_seed()) + corrections
+        model = _current_model(examples, model_dir)
+        store.save_model_record(conn, model.version, now, len(examples), len(corrections))
         items = store.items_to_tag(conn, model.version)
         predictions = classify.predict(model, items, declared)
         store.save_predictions(conn, predictions, now)

@@ -1,0 +1,126 @@
+"""The officer's and analysts' review commands: label, eval, discover, map.
+
+Kept apart from cli.py so each stays short; each handler imports its stage lazily.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from pipeline.config import database_path
+
+Command = Callable[..., argparse.ArgumentParser]
+
+
+def add_commands(command: Command, db_arg: Callable[[argparse.ArgumentParser], None]) -> None:
+    p = command("label", _label_usage, "export items to review, or import the officer's corrections")
+    sub = p.add_subparsers(required=True, metavar="ACTION")
+    export = sub.add_parser("export", help="write a CSV of the items the model is least sure of")
+    export.set_defaults(handler=_label_export)
+    db_arg(export)
+    export.add_argument("--out", type=Path, default=Path("outputs/a-verifier.csv"), help="CSV to write")
+    export.add_argument("--limit", type=int, default=100, help="how many items (default 100)")
+    imp = sub.add_parser("import", help="store the corrections of a filled CSV (used by the next nightly run)")
+    imp.set_defaults(handler=_label_import)
+    db_arg(imp)
+    imp.add_argument("file", type=Path, help="the CSV filled by the officer")
+
+    p = command("eval", _eval, "cross-validate the category classifier grouped by source, and report")
+    p.add_argument("--out", type=Path, default=Path("outputs/eval"), help="report folder")
+
+    p = command("discover", _discover, "find the feeds, sitemap and news listing of a website")
+    p.add_argument("url", help="the site's home page")
+
+    p = command("map", _map, "publish the outreach map website (or preview it with --serve)")
+    db_arg(p)
+    p.add_argument("--out", type=Path, default=Path("outputs/map"), help="site folder")
+    p.add_argument("--initiatives", type=Path, default=Path("initiatives.yaml"), help="hand-entered initiatives")
+    p.add_argument("--serve", action="store_true", help="serve the site on 127.0.0.1 after publishing")
+    p.add_argument("--port", type=int, default=8000, help="port for --serve")
+
+
+def _label_usage(args: argparse.Namespace) -> int:
+    print("usage: veille label {export,import} ...", file=sys.stderr)
+    return 2
+
+
+def _label_export(args: argparse.Namespace) -> int:
+    from pipeline import labels, store
+
+    with store.open_store(database_path(args.db)) as conn:
+        rows = store.least_certain_items(conn, args.limit)
+    review = [
+        labels.ReviewRow(item.item_id, item.source_id, item.url, item.title, category, confidence)
+        for item, category, confidence in rows
+    ]
+    count = labels.export_for_review(review, args.out)
+    print(f"{count} item(s) to review written to {args.out}")
+    return 0
+
+
+def _label_import(args: argparse.Namespace) -> int:
+    from pipeline import labels, store
+
+    db = database_path(args.db)
+    with store.open_store(db) as conn:
+        corrections, errors = labels.read_corrections(args.file, store.known_item_ids(conn))
+        for error in errors:
+            print(f"{args.file}:{error.line}: {error.reason}", file=sys.stderr)
+        if errors:
+            print(f"refused: {len(errors)} problem(s); nothing was imported. Fix the lines above and import again.",
+                  file=sys.stderr)
+            return 2
+        saved = store.save_labels(
+            conn, [(c.item_id, c.category, c.comment) for c in corrections], datetime.now(timezone.utc)
+        )
+    store.publish_snapshot(db)
+    print(f"{saved} correction(s) stored; the next nightly run retrains the model with them")
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from pipeline import classify, evaluate
+
+    seed = classify.load_seed()
+    report = evaluate.evaluate_grouped(seed)
+    print(evaluate.format_report(report))
+    holdout_path = classify.HOLDOUT_PATH
+    if holdout_path.exists():
+        holdout = evaluate.evaluate_holdout(seed, classify.load_labelled(holdout_path))
+        print("\nHeld-out set:\n" + evaluate.format_report(holdout))
+    paths = evaluate.write_report(report, args.out)
+    print(f"\nreport written: {', '.join(str(p) for p in paths)}")
+    return 0
+
+
+def _discover(args: argparse.Namespace) -> int:
+    import yaml
+
+    from pipeline import discover
+    from pipeline.fetch import Fetcher
+    from pipeline.models import CrawlSettings
+
+    with Fetcher(CrawlSettings(per_origin_delay_s=0.2)) as fetcher:
+        found = discover.discover_sources(args.url, fetcher)
+    if not found:
+        print(f"nothing found on {args.url}: no feed, sitemap or news listing", file=sys.stderr)
+        return 1
+    print("# paste into sources.yaml, then check the category and run `veille check`")
+    print(yaml.safe_dump({"sources": found}, allow_unicode=True, sort_keys=False))
+    return 0
+
+
+def _map(args: argparse.Namespace) -> int:
+    from pipeline import map_steps
+
+    result = map_steps.publish_outreach_map(database_path(args.db), args.initiatives, args.out)
+    print(result.summary)
+    if args.serve:
+        from pipeline import mapsite
+
+        mapsite.serve_map(args.out, port=args.port)
+    return 0

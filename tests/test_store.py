@@ -1,0 +1,183 @@
+"""The DuckDB store on real files: schema, upserts, the analysts' snapshot, locking, docs in step."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import textwrap
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from pipeline import store
+from pipeline.models import CrawlResult, Item, Prediction, Source, SourceOutcome, Validator
+from pipeline.normalize import content_hash, item_id
+
+ROOT = Path(__file__).resolve().parent.parent
+NOW = datetime(2026, 11, 25, 2, 0, tzinfo=timezone.utc)
+V_ITEMS_CONTRACT = (
+    "item_id", "source_id", "url", "title", "published_at", "first_seen_at", "lang", "text", "category",
+    "category_confidence", "cluster_id", "worthiness",
+)
+
+
+def make_item(url: str, title: str, text: str = "Texte de l'actualité.", source_id: str = "lab-a") -> Item:
+    return Item(
+        item_id=item_id(url), source_id=source_id, url=url, title=title, published_at=NOW - timedelta(days=1),
+        text=text, lang="fr", content_hash=content_hash(title, text),
+    )
+
+
+def crawl_result(items: list[Item], source_id: str = "lab-a", status: str = "ok", code: str | None = None) -> CrawlResult:
+    outcome = SourceOutcome(source_id, NOW, status, error_code=code, items_found=len(items))  # type: ignore[arg-type]
+    return CrawlResult(source_id, outcome, tuple(items), (Validator(f"https://{source_id}.org/feed", '"e1"', None),))
+
+
+@pytest.fixture()
+def db(tmp_path: Path) -> Path:
+    path = tmp_path / "veille.duckdb"
+    with store.open_store(path) as conn:
+        store.save_sources(conn, [Source("lab-a", "Labo A", "feed", "https://a.org/feed", "research"),
+                                  Source("lab-b", "Labo B", "html", "https://b.org/", "mixed")], NOW)
+    return path
+
+
+def test_edited_item_is_updated_not_new(db: Path) -> None:
+    first = make_item("https://a.org/actualites/prix", "Prix de la Fondation")
+    with store.open_store(db) as conn:
+        run = store.start_run(conn, "nightly", NOW)
+        new, updated = store.save_crawl(conn, run, [crawl_result([first])], NOW)
+        assert (len(new), len(updated)) == (1, 0)
+        edited = replace(first, title="Prix de la Fondation (corrigé)",
+                         content_hash=content_hash("Prix de la Fondation (corrigé)", first.text))
+        later = NOW + timedelta(days=2)
+        new, updated = store.save_crawl(conn, run, [crawl_result([edited])], later)
+        assert (len(new), [i.title for i in updated]) == (0, ["Prix de la Fondation (corrigé)"])
+        new, updated = store.save_crawl(conn, run, [crawl_result([edited])], later)
+        assert (new, updated) == ([], [])
+        title, first_seen, updated_at = conn.execute(
+            "SELECT title, first_seen_at, updated_at FROM items").fetchone()
+    assert title.endswith("(corrigé)")
+    assert first_seen == NOW and updated_at == NOW + timedelta(days=2)
+
+
+def test_v_items_has_the_analysts_contract(db: Path) -> None:
+    item = make_item("https://a.org/x", "Soutenance de thèse")
+    with store.open_store(db) as conn:
+        store.save_crawl(conn, store.start_run(conn, "nightly", NOW), [crawl_result([item])], NOW)
+        store.save_clusters(conn, [(item.item_id, item.item_id, "new")])
+        store.save_predictions(conn, [Prediction(item.item_id, "research", 0.91, "m1")], NOW)
+        store.save_worthiness(conn, [(item.item_id, 2.5, "Soutenance de thèse")], NOW)
+        columns = [d[0] for d in conn.execute("SELECT * FROM v_items").description]
+        row = dict(zip(columns, conn.execute("SELECT * FROM v_items").fetchone()))
+    assert columns[: len(V_ITEMS_CONTRACT)] == list(V_ITEMS_CONTRACT)
+    assert (row["category"], row["category_confidence"], row["worthiness"]) == ("research", 0.91, 2.5)
+    assert row["cluster_id"] == item.item_id
+
+
+def test_officer_label_overrides_prediction(db: Path) -> None:
+    item = make_item("https://a.org/y", "Journée portes ouvertes du master")
+    with store.open_store(db) as conn:
+        store.save_crawl(conn, store.start_run(conn, "nightly", NOW), [crawl_result([item])], NOW)
+        store.save_predictions(conn, [Prediction(item.item_id, "research", 0.55, "m1")], NOW)
+        store.save_labels(conn, [(item.item_id, "teaching", "porte ouverte du master")], NOW)
+        category, confidence, corrected = conn.execute(
+            "SELECT category, category_confidence, category_corrected FROM v_items").fetchone()
+        labelled = store.load_labelled_items(conn)
+    assert (category, confidence, corrected) == ("teaching", 1.0, True)
+    assert [(i.item_id, c) for i, c in labelled] == [(item.item_id, "teaching")]
+
+
+def test_source_health_counts_consecutive_failures(db: Path) -> None:
+    with store.open_store(db) as conn:
+        for day, (status, code) in enumerate([("ok", None), ("error", "timeout"), ("error", "http_404")]):
+            moment = NOW + timedelta(days=day)
+            outcome = SourceOutcome("lab-b", moment, status, error_code=code)  # type: ignore[arg-type]
+            store.save_crawl(conn, store.start_run(conn, "nightly", moment), [CrawlResult("lab-b", outcome)], moment)
+        health = {h.source_id: h for h in store.load_source_health(conn, NOW)}
+    assert health["lab-b"].last_error_code == "http_404"
+    assert health["lab-b"].consecutive_failures == 2
+    assert health["lab-b"].last_success_at == NOW
+    assert health["lab-a"].last_status is None
+
+
+ANALYST = textwrap.dedent(
+    """
+    import duckdb, sys
+    conn = duckdb.connect(sys.argv[1], read_only=True)
+    print(conn.execute("SELECT count(*) FROM items").fetchone()[0], flush=True)
+    sys.stdin.readline()  # keep the file open until the test says so
+    print(conn.execute("SELECT count(*) FROM items").fetchone()[0], flush=True)
+    """
+)
+
+
+def test_an_open_analyst_never_blocks_a_run_nor_sees_half_a_run(db: Path) -> None:
+    with store.open_store(db) as conn:
+        store.save_crawl(conn, "r0", [crawl_result([make_item("https://a.org/1", "Un")])], NOW)
+    store.publish_snapshot(db)
+    analyst = subprocess.Popen([sys.executable, "-c", ANALYST, str(db)], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        assert analyst.stdout.readline().strip() == "1"
+        with store.open_store(db, wait_s=0) as conn:  # the run writes while the analyst reads
+            items = [make_item(f"https://a.org/{n}", f"Item {n}") for n in range(2, 6)]
+            store.save_crawl(conn, "r1", [crawl_result(items)], NOW)
+        store.publish_snapshot(db)
+        out, _ = analyst.communicate("\n", timeout=30)
+    finally:
+        analyst.kill()
+    assert out.strip() == "1"  # the analyst's connection still reads its own consistent snapshot
+    reopened = subprocess.run([sys.executable, "-c", "import duckdb,sys; print(duckdb.connect(sys.argv[1], "
+                               "read_only=True).execute('SELECT count(*) FROM items').fetchone()[0])", str(db)],
+                              capture_output=True, text=True, check=True)
+    assert reopened.stdout.strip() == "5"
+
+
+def test_a_second_writer_waits_then_gives_up_clearly(db: Path) -> None:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb,sys; c=duckdb.connect(sys.argv[1]); print('held', flush=True); "
+         "sys.stdin.readline()", str(store.working_path(db))],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(store.StoreBusy, match="held by another process"):
+            with store.open_store(db, wait_s=0.5):
+                pass
+    finally:
+        holder.communicate("\n", timeout=30)
+
+
+def test_digest_delivery_states(db: Path) -> None:
+    with store.open_store(db) as conn:
+        assert store.digest_status(conn, "2026-W48", "a@x") is None
+        store.set_digest_status(conn, "2026-W48", "a@x", "sending", NOW, subject="S", message_id="<m1>")
+        store.set_digest_status(conn, "2026-W48", "a@x", "failed", NOW, error="refused")
+        store.set_digest_status(conn, "2026-W48", "a@x", "sending", NOW)
+        store.set_digest_status(conn, "2026-W48", "a@x", "sent", NOW)
+        status = store.digest_status(conn, "2026-W48", "a@x")
+    assert status["status"] == "sent" and status["attempts"] == 2 and status["message_id"] == "<m1>"
+    assert status["last_error"] is None
+
+
+def test_schema_doc_lists_every_table_and_view_column(db: Path) -> None:
+    doc = (ROOT / "docs" / "schema.md").read_text(encoding="utf-8")
+    with store.open_store(db) as conn:
+        relations = conn.execute(
+            "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'main'"
+        ).fetchall()
+    missing = []
+    for table, column in relations:
+        section = re.search(rf"^### `{table}`\n(.*?)(?=^### |\Z)", doc, re.S | re.M)
+        if section is None or f"`{column}`" not in section.group(1):
+            missing.append(f"{table}.{column}")
+    assert missing == []
+
+
+def test_migrating_twice_changes_nothing(db: Path) -> None:
+    with store.open_store(db) as conn:
+        version = store.migrate(conn)
+        assert conn.execute("SELECT count(*) FROM schema_version").fetchone()[0] == version
