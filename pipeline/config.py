@@ -62,7 +62,6 @@ class SettingsModel(_Strict):
     allowed_networks: tuple[str, ...] = ()
     workers: int = Field(8, ge=1, le=64, description="sources crawled at once")
     dedupe_window_days: int = Field(60, ge=1, le=3650)
-    timezone: str = "Europe/Paris"
 
     @field_validator("allowed_networks")
     @classmethod
@@ -134,7 +133,6 @@ class Config:
     crawl: CrawlSettings
     workers: int
     dedupe_window_days: int
-    timezone: str
 
     def source(self, source_id: str) -> Source:
         return next(s for s in self.sources if s.id == source_id)
@@ -207,7 +205,6 @@ def load_config(path: Path = DEFAULT_SOURCES) -> Config:
         crawl=CrawlSettings(**crawl_fields),
         workers=settings.workers,
         dedupe_window_days=settings.dedupe_window_days,
-        timezone=settings.timezone,
     )
 
 
