@@ -42,9 +42,8 @@ tag_task = task(steps.tag_items, name="tag-items", cache_policy=NO_CACHE)
 score_task = task(steps.score_items, name="score-items", cache_policy=NO_CACHE)
 finish_task = task(steps.finish_run, name="publish-snapshot", cache_policy=NO_CACHE)
 build_digest_task = task(digest_steps.build_week_digest, name="build-digest", cache_policy=NO_CACHE)
-send_digest_task = task(
-    digest_steps.send_week_digest, name="send-digest", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=30
-)
+# no task retries: mail.send_message already retries; a refusal then fails the run, and the next run sends
+send_digest_task = task(digest_steps.send_week_digest, name="send-digest", cache_policy=NO_CACHE)
 
 
 @flow(name="veille-nightly", task_runner=ThreadPoolTaskRunner(max_workers=MAX_WORKERS), log_prints=True)

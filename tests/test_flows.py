@@ -1,0 +1,145 @@
+"""The real Prefect flows, end to end, on the demo sites served on 127.0.0.1 and a loopback SMTP server."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from email import message_from_bytes
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipeline.demo.run import write_sources
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+
+def smtp_env(monkeypatch: pytest.MonkeyPatch, port: int) -> None:
+    for name, value in {
+        "VEILLE_SMTP_HOST": "127.0.0.1", "VEILLE_SMTP_PORT": str(port), "VEILLE_SMTP_STARTTLS": "false",
+        "VEILLE_MAIL_FROM": "veille@univ-exemple.fr", "VEILLE_MAIL_TO": "mediation@univ-exemple.fr",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("VEILLE_SMTP_USER", raising=False)
+    monkeypatch.delenv("VEILLE_SMTP_PASSWORD", raising=False)
+
+
+@pytest.fixture(scope="module")
+def crawled(tmp_path_factory: pytest.TempPathFactory):
+    """One real nightly flow over the demo sites; the database it leaves."""
+    from pipeline import flows
+    from pipeline.demo.server import serve_sites
+    from tests.conftest import DEMO_SITES
+
+    out = tmp_path_factory.mktemp("nightly")
+    db = out / "veille.duckdb"
+    with serve_sites(DEMO_SITES) as sites:
+        sources = write_sources(sites, out / "sources.yaml")
+        counts = flows.nightly_flow(str(sources), str(db))
+        second = flows.nightly_flow(str(sources), str(db))
+    return db, counts, second
+
+
+def query(db: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(db), read_only=True) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def test_nightly_flow_stores_tagged_clustered_items(crawled) -> None:
+    db, counts, _ = crawled
+    assert counts["items_new"] >= 40
+    assert counts["sources_failed"] == 1  # the demo's broken source, on purpose
+    categories = dict(query(db, "SELECT category, count(*) FROM v_items GROUP BY ALL"))
+    assert set(categories) == {"research", "teaching", "student"}
+    assert query(db, "SELECT count(*) FROM v_items WHERE category IS NULL OR cluster_id IS NULL") == [(0,)]
+    relayed = query(db, "SELECT count(*) FROM v_clusters WHERE source_count > 1")[0][0]
+    assert relayed >= 2
+
+
+def test_second_run_finds_nothing_new_and_records_the_broken_source(crawled) -> None:
+    db, _, second = crawled
+    assert second["items_new"] == 0
+    [(code, failures)] = query(db, "SELECT last_error_code, consecutive_failures FROM v_source_health "
+                                   "WHERE last_status = 'error'")
+    assert code and failures == 2
+    not_modified = query(db, "SELECT count(*) FROM fetch_log WHERE status = 'not_modified'")[0][0]
+    assert not_modified >= 1
+
+
+def test_weekly_flow_sends_once(crawled, smtp_server, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from pipeline import flows
+
+    db, _, _ = crawled
+    handler, port = smtp_server
+    smtp_env(monkeypatch, port)
+    week = query(db, "SELECT strftime(max(first_seen_at), '%G-W%V') FROM items")[0][0]
+    assert flows.weekly_flow(str(db), week, str(tmp_path), True, False) == "sent"
+    assert flows.weekly_flow(str(db), week, str(tmp_path), True, False) == "already_sent"
+    assert len(handler.messages) == 1
+    message = message_from_bytes(handler.messages[0][2])
+    assert message.get_content_type() == "multipart/mixed" or message.is_multipart()
+    types = {part.get_content_type() for part in message.walk()}
+    assert {"text/plain", "text/html", "text/calendar"} <= types
+    assert (tmp_path / f"{week}.html").exists() and (tmp_path / f"{week}.json").exists()
+
+
+CRASH = textwrap.dedent(
+    """
+    import os, sys
+    from datetime import datetime, timezone
+    from pathlib import Path
+    from pipeline import digest_steps, store
+    real = store.set_digest_status
+    def crash_after_send(conn, week, recipients, status, now, **kw):
+        if status == "sent":
+            os._exit(9)  # the process dies between the SMTP transaction and its record
+        return real(conn, week, recipients, status, now, **kw)
+    store.set_digest_status = crash_after_send
+    db, week, out = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
+    built = digest_steps.build_week_digest(db, week, datetime.now(timezone.utc), out)
+    digest_steps.send_week_digest(db, built)
+    """
+)
+
+
+def test_crash_between_send_and_record_never_sends_twice(
+    crawled, smtp_server, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from pipeline import digest_steps, flows
+
+    db, _, _ = crawled
+    handler, port = smtp_server
+    smtp_env(monkeypatch, port)
+    monkeypatch.setenv("VEILLE_MAIL_TO", "crash-test@univ-exemple.fr")
+    week = "2026-W40"
+    crashed = subprocess.run([sys.executable, "-c", CRASH, str(db), week, str(tmp_path)], env=os.environ.copy(),
+                             capture_output=True, text=True, timeout=120)
+    assert crashed.returncode == 9, crashed.stderr
+    assert len(handler.messages) == 1
+    with pytest.raises(digest_steps.DeliveryUncertain, match="--force"):
+        flows.weekly_flow(str(db), week, str(tmp_path), True, False)
+    assert len(handler.messages) == 1
+    assert flows.weekly_flow(str(db), week, str(tmp_path), True, True) == "sent"
+    assert len(handler.messages) == 2
+
+
+def test_refused_send_fails_visibly_then_next_run_sends(
+    crawled, smtp_server, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from pipeline import flows, mail
+
+    db, _, _ = crawled
+    handler, port = smtp_server
+    smtp_env(monkeypatch, port)
+    monkeypatch.setenv("VEILLE_MAIL_TO", "refused@univ-exemple.fr")
+    week = "2026-W41"
+    handler.refuse = True
+    with pytest.raises(mail.MailError):
+        flows.weekly_flow(str(db), week, str(tmp_path), True, False)
+    assert query(db, f"SELECT status FROM digests WHERE week = '{week}'") == [("failed",)]
+    handler.refuse = False
+    assert flows.weekly_flow(str(db), week, str(tmp_path), True, False) == "sent"
+    assert len(handler.messages) == 1
