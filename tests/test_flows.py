@@ -31,12 +31,12 @@ def smtp_env(monkeypatch: pytest.MonkeyPatch, port: int) -> None:
 def crawled(tmp_path_factory: pytest.TempPathFactory):
     """One real nightly flow over the demo sites; the database it leaves."""
     from pipeline import flows
+    from pipeline.demo.run import SITES
     from pipeline.demo.server import serve_sites
-    from tests.conftest import DEMO_SITES
 
     out = tmp_path_factory.mktemp("nightly")
     db = out / "veille.duckdb"
-    with serve_sites(DEMO_SITES) as sites:
+    with serve_sites(SITES) as sites:
         sources = write_sources(sites, out / "sources.yaml")
         counts = flows.nightly_flow(str(sources), str(db))
         second = flows.nightly_flow(str(sources), str(db))
