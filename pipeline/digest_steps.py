@@ -13,17 +13,14 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Mapping
-from zoneinfo import ZoneInfo
 
 from pipeline import digest, mail, store
 from pipeline.classify import UNCERTAIN_BELOW
 
 log = logging.getLogger(__name__)
-PARIS = ZoneInfo("Europe/Paris")
-FRESHNESS_DAYS = 21  # a story published long before its week (a backfilled archive) is not news
 
 
 class DeliveryUncertain(Exception):
@@ -37,34 +34,23 @@ class BuiltDigest:
     markdown_preview: str
 
 
-def week_of(moment: datetime) -> str:
-    """The ISO week 'YYYY-Www' of a moment, in Paris time."""
-    year, week, _ = moment.astimezone(PARIS).date().isocalendar()
-    return f"{year}-W{week:02d}"
-
-
 def default_week(now: datetime) -> str:
-    """The ISO week that ended most recently in Paris (on Monday morning: last week)."""
-    return week_of(now - timedelta(days=1))
+    """The ISO week of yesterday in Paris: on the Monday-morning run, the week that just ended."""
+    return digest.iso_week_of(now - timedelta(days=1))
 
 
-def week_bounds(week: str) -> tuple[datetime, datetime]:
-    """UTC start (Monday 00:00 Paris) and end (next Monday 00:00 Paris) of an ISO week 'YYYY-Www'."""
-    try:
-        monday = date.fromisocalendar(int(week[:4]), int(week.split("W")[1]), 1)
-    except (ValueError, IndexError) as exc:
-        raise ValueError(f"week must look like 2026-W48, not {week!r}") from exc
-    start = datetime.combine(monday, time(0), PARIS)
-    end = datetime.combine(monday + timedelta(days=7), time(0), PARIS)
-    return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
+def week_span(week: str) -> tuple[datetime, datetime]:
+    """UTC bounds [Monday 00:00, next Monday 00:00) of an ISO week, in Paris time."""
+    monday, sunday = digest.week_bounds(week)
+    return digest.paris_midnight(monday), digest.paris_midnight(sunday + timedelta(days=1))
 
 
 def build_week_digest(db: Path, week: str | None, now: datetime, out_dir: Path) -> BuiltDigest:
     """Select and rank the week's stories, write the archive files, record the selection."""
     week = week or default_week(now)
-    start, end = week_bounds(week)
+    start, end = week_span(week)
     with store.open_store(db) as conn:
-        candidates = [c for c in store.load_candidates(conn, start, end) if _fresh(c.item.published_at, start)]
+        candidates = store.load_candidates(conn, start, end)
         health = store.load_source_health(conn, now)
         exclude = store.sent_cluster_ids(conn, week)
         built = digest.build_digest(
@@ -77,10 +63,6 @@ def build_week_digest(db: Path, week: str | None, now: datetime, out_dir: Path) 
     store.publish_snapshot(db)
     log.info("digest %s: %d entries, written to %s", week, len(digest.all_entries(built)), paths.get("html"))
     return BuiltDigest(built, paths, _preview(built, paths))
-
-
-def _fresh(published_at: datetime | None, week_start: datetime) -> bool:
-    return published_at is None or published_at >= week_start - timedelta(days=FRESHNESS_DAYS)
 
 
 def _preview(built: digest.Digest, paths: Mapping[str, Path]) -> str:

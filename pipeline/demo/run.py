@@ -26,7 +26,7 @@ def write_sources(sites: SiteServer, path: Path) -> Path:
 
 
 def run_demo(out: Path) -> int:
-    from pipeline import digest_steps, flows
+    from pipeline import digest, digest_steps, flows
 
     if out.exists():
         shutil.rmtree(out)
@@ -42,7 +42,7 @@ def run_demo(out: Path) -> int:
         f"(one is broken on purpose), {counts['items_new']} items"
     )
     now = datetime.now(timezone.utc)
-    week = digest_steps.week_of(now)
+    week = digest.iso_week_of(now)
     built = digest_steps.build_week_digest(db, week, now, out / "digests")
     print(f"digest: {built.digest.subject}")
     for kind, path in sorted(built.paths.items()):
