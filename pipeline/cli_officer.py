@@ -94,7 +94,10 @@ def _eval(args: argparse.Namespace) -> int:
         print("\nHeld-out set:\n" + evaluate.format_report(holdout))
     paths = evaluate.write_report(report, args.out)
     print(f"\nreport written: {', '.join(str(p) for p in paths)}")
-    return 0
+    shortfalls = evaluate.check_floor(report, classify.CLASSIFIERS_DIR / "quality-floor.json")
+    for line in shortfalls:
+        print(f"below the quality floor: {line}", file=sys.stderr)
+    return 1 if shortfalls else 0
 
 
 def _discover(args: argparse.Namespace) -> int:
