@@ -48,11 +48,17 @@ def _parser() -> argparse.ArgumentParser:
     def db_arg(p: argparse.ArgumentParser) -> None:
         p.add_argument("--db", type=Path, default=None, help="DuckDB file (default: $VEILLE_DB or outputs/veille.duckdb)")
 
-    p = command("check", _check, "check sources.yaml and list every problem")
+    def initiatives_arg(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--initiatives", type=Path, default=Path("initiatives.yaml"),
+                       help="hand-entered outreach initiatives (default: initiatives.yaml)")
+
+    p = command("check", _check, "check sources.yaml (and initiatives.yaml) and list every problem")
     sources_arg(p)
+    initiatives_arg(p)
     p = command("run", _run, "run the nightly crawl once, now")
     sources_arg(p)
     db_arg(p)
+    initiatives_arg(p)
     p = command("digest", _digest, "build the weekly digest (and send it with --send)")
     db_arg(p)
     p.add_argument("--week", help="ISO week, e.g. 2026-W48 (default: the week that just ended)")
@@ -62,6 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     p = command("serve", _serve, "serve the nightly and weekly deployments to a Prefect server")
     sources_arg(p)
     db_arg(p)
+    initiatives_arg(p)
     p = command("sources", _sources, "print the health of every source")
     db_arg(p)
     p = command("demo", _demo, "run the whole pipeline on the bundled demo sites (127.0.0.1)")
@@ -80,17 +87,32 @@ def _print_config_errors(exc: ConfigInvalid) -> None:
 
 
 def _check(args: argparse.Namespace) -> int:
-    config = load_config(args.sources)
-    enabled = sum(1 for s in config.sources if s.enabled)
-    print(f"{args.sources}: OK, {len(config.sources)} sources ({enabled} enabled)")
+    from pipeline.map_steps import load_manual_initiatives
+
+    errors = []
+    try:
+        config = load_config(args.sources)
+        enabled = sum(1 for s in config.sources if s.enabled)
+        print(f"{args.sources}: OK, {len(config.sources)} sources ({enabled} enabled)")
+    except ConfigInvalid as exc:
+        errors += exc.errors
+    try:
+        manual = load_manual_initiatives(args.initiatives)
+        print(f"{args.initiatives}: OK, {len(manual)} hand-entered initiative(s)")
+    except ConfigInvalid as exc:
+        errors += exc.errors
+    if errors:
+        raise ConfigInvalid(errors)
     return 0
 
 
 def _run(args: argparse.Namespace) -> int:
-    load_config(args.sources)  # fail fast, before Prefect starts
     from pipeline import flows
+    from pipeline.map_steps import load_manual_initiatives
 
-    counts = flows.run_nightly_now(args.sources, database_path(args.db))
+    load_config(args.sources)  # fail fast, before Prefect starts
+    load_manual_initiatives(args.initiatives)
+    counts = flows.run_nightly_now(args.sources, database_path(args.db), args.initiatives)
     print(_counts_line(counts))
     print(f"analysts' snapshot: {database_path(args.db)}")
     return 0
@@ -130,7 +152,7 @@ def _serve(args: argparse.Namespace) -> int:
     load_config(args.sources)
     from pipeline import flows
 
-    flows.serve_deployments(args.sources, database_path(args.db), Path("outputs/digests"))
+    flows.serve_deployments(args.sources, database_path(args.db), Path("outputs/digests"), args.initiatives)
     return 0
 
 

@@ -43,9 +43,48 @@ def add_commands(command: Command, db_arg: Callable[[argparse.ArgumentParser], N
     p.add_argument("--port", type=int, default=8000, help="port for --serve")
 
 
+    p = command("initiatives", _initiatives_usage, "review the detected outreach initiatives (CSV round-trip)")
+    sub = p.add_subparsers(required=True, metavar="ACTION")
+    export = sub.add_parser("export", help="write a CSV of the catalogue, proposals awaiting validation first")
+    export.set_defaults(handler=_initiatives_export)
+    db_arg(export)
+    export.add_argument("--out", type=Path, default=Path("outputs/initiatives-a-valider.csv"), help="CSV to write")
+    imp = sub.add_parser("import", help="apply the officer's decisions (validate, correct, merge, reject)")
+    imp.set_defaults(handler=_initiatives_import)
+    db_arg(imp)
+    imp.add_argument("file", type=Path, help="the CSV filled by the officer")
+
+
 def _label_usage(args: argparse.Namespace) -> int:
     print("usage: veille label {export,import} ...", file=sys.stderr)
     return 2
+
+
+def _initiatives_usage(args: argparse.Namespace) -> int:
+    print("usage: veille initiatives {export,import} ...", file=sys.stderr)
+    return 2
+
+
+def _initiatives_export(args: argparse.Namespace) -> int:
+    from pipeline import map_steps
+
+    count = map_steps.export_proposals(database_path(args.db), args.out)
+    print(f"{count} initiative(s) written to {args.out}; fill the decision column, then `veille initiatives import`")
+    return 0
+
+
+def _initiatives_import(args: argparse.Namespace) -> int:
+    from pipeline import map_steps
+
+    applied, errors = map_steps.import_decisions(database_path(args.db), args.file, datetime.now(timezone.utc))
+    for error in errors:
+        print(error, file=sys.stderr)
+    if errors:
+        print(f"refused: {len(errors)} problem(s); nothing was changed. Fix the lines above and import again.",
+              file=sys.stderr)
+        return 2
+    print(f"{applied} decision(s) applied; `veille map` (or the next nightly run) publishes them")
+    return 0
 
 
 def _label_export(args: argparse.Namespace) -> int:
@@ -123,7 +162,14 @@ def _map(args: argparse.Namespace) -> int:
     result = map_steps.publish_outreach_map(database_path(args.db), args.initiatives, args.out)
     print(result.summary)
     if args.serve:
+        import threading
+
         from pipeline import mapsite
 
-        mapsite.serve_map(args.out, port=args.port)
+        preview = mapsite.serve_map(args.out, port=args.port)
+        print(f"preview on {preview.url} (Ctrl-C to stop)")
+        try:
+            threading.Event().wait()
+        finally:
+            preview.stop()
     return 0

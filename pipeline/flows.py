@@ -25,7 +25,7 @@ from prefect.settings import (
 )
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from pipeline import digest_steps, steps
+from pipeline import digest_steps, map_steps, steps
 from pipeline.config import load_config
 from pipeline.fetch import Fetcher
 
@@ -41,16 +41,24 @@ cluster_task = task(steps.cluster_new_items, name="cluster-items", cache_policy=
 tag_task = task(steps.tag_items, name="tag-items", cache_policy=NO_CACHE)
 score_task = task(steps.score_items, name="score-items", cache_policy=NO_CACHE)
 finish_task = task(steps.finish_run, name="publish-snapshot", cache_policy=NO_CACHE)
+outreach_task = task(map_steps.refresh_initiatives, name="detect-initiatives", cache_policy=NO_CACHE)
+map_task = task(map_steps.publish_outreach_map, name="publish-map", cache_policy=NO_CACHE)
 build_digest_task = task(digest_steps.build_week_digest, name="build-digest", cache_policy=NO_CACHE)
 # no task retries: mail.send_message already retries; a refusal then fails the run, and the next run sends
 send_digest_task = task(digest_steps.send_week_digest, name="send-digest", cache_policy=NO_CACHE)
 
 
 @flow(name="veille-nightly", task_runner=ThreadPoolTaskRunner(max_workers=MAX_WORKERS), log_prints=True)
-def nightly_flow(sources_path: str = "sources.yaml", db_path: str = "outputs/veille.duckdb") -> dict[str, int]:
-    """Crawl every source, store new items, cluster, tag, score, and publish the analysts' snapshot."""
+def nightly_flow(
+    sources_path: str = "sources.yaml",
+    db_path: str = "outputs/veille.duckdb",
+    initiatives_path: str = "initiatives.yaml",
+) -> dict[str, int]:
+    """Crawl every source, store new items, cluster, tag, score, refresh the outreach map,
+    and publish the analysts' snapshot."""
     logger = get_run_logger()
     config = load_config(Path(sources_path))
+    map_steps.load_manual_initiatives(Path(initiatives_path))  # invalid file: fail before crawling
     db = Path(db_path)
     now = datetime.now(timezone.utc)
     run_id, states = prepare_task(config, db, now)
@@ -62,6 +70,8 @@ def nightly_flow(sources_path: str = "sources.yaml", db_path: str = "outputs/vei
     cluster_task(db, summary.new_item_ids, config.dedupe_window_days, now)
     tag_task(db, config, db.parent / "models", now)
     score_task(db, now)
+    outreach_task(db, now)
+    map_task(db, Path(initiatives_path), db.parent / "map", now)
     finish_task(db, summary, now)
     counts = summary.counts()
     logger.info("nightly run %s: %s", run_id, counts)
@@ -90,12 +100,12 @@ def weekly_flow(
     return send_digest_task(db, built, force)
 
 
-def run_nightly_now(sources_path: Path, db_path: Path) -> dict[str, int]:
+def run_nightly_now(sources_path: Path, db_path: Path, initiatives_path: Path = Path("initiatives.yaml")) -> dict[str, int]:
     """`veille run`: the nightly flow, once, now (ephemeral Prefect unless a server is configured)."""
     workers = load_config(sources_path).workers
     runnable = nightly_flow.with_options(task_runner=ThreadPoolTaskRunner(max_workers=workers))
     with quiet_prefect():
-        return runnable(str(sources_path), str(db_path))
+        return runnable(str(sources_path), str(db_path), str(initiatives_path))
 
 
 def run_weekly_now(db_path: Path, week: str | None, out_dir: Path, send: bool, force: bool) -> str:
@@ -116,13 +126,14 @@ def quiet_prefect() -> Iterator[None]:
         yield
 
 
-def serve_deployments(sources_path: Path, db_path: Path, out_dir: Path) -> None:
+def serve_deployments(sources_path: Path, db_path: Path, out_dir: Path, initiatives_path: Path) -> None:
     """`veille serve`: nightly crawl at 02:00 and weekly digest on Monday 07:00, Europe/Paris."""
     logging.getLogger(__name__).info("serving deployments veille-nightly and veille-weekly-digest")
     nightly = nightly_flow.to_deployment(
         name="nightly-crawl",
         schedules=[Cron(NIGHTLY_CRON, timezone=TIMEZONE)],
-        parameters={"sources_path": str(sources_path), "db_path": str(db_path)},
+        parameters={"sources_path": str(sources_path), "db_path": str(db_path),
+                    "initiatives_path": str(initiatives_path)},
         description="Crawl every source, dedupe, tag, score, publish the analysts' snapshot.",
     )
     weekly = weekly_flow.to_deployment(

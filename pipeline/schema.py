@@ -45,6 +45,19 @@ MIGRATIONS: list[str] = [
         model_version VARCHAR PRIMARY KEY, trained_at TIMESTAMPTZ NOT NULL, examples INTEGER NOT NULL,
         corrections INTEGER NOT NULL);
     """,
+    # 2: the outreach map's catalogue of initiatives
+    """
+    CREATE TABLE initiatives (
+        initiative_id VARCHAR PRIMARY KEY, title VARCHAR NOT NULL, kind VARCHAR NOT NULL,
+        organisers VARCHAR[] NOT NULL, audience VARCHAR[] NOT NULL, status VARCHAR NOT NULL,
+        editions STRUCT("year" INTEGER, "start" DATE, "end" DATE, place VARCHAR)[] NOT NULL,
+        place VARCHAR, contact VARCHAR, evidence VARCHAR[] NOT NULL, origin VARCHAR NOT NULL,
+        validated BOOLEAN NOT NULL, description VARCHAR, rejected BOOLEAN NOT NULL, merged_into VARCHAR,
+        updated_at TIMESTAMPTZ NOT NULL);
+    CREATE TABLE initiative_decisions (
+        initiative_id VARCHAR NOT NULL, action VARCHAR NOT NULL, fields VARCHAR, merge_into VARCHAR,
+        csv_file VARCHAR, line INTEGER, applied_at TIMESTAMPTZ NOT NULL);
+    """,
 ]
 
 VIEWS: list[str] = [
@@ -60,6 +73,14 @@ VIEWS: list[str] = [
     LEFT JOIN predictions p USING (item_id)
     LEFT JOIN labels l USING (item_id)
     LEFT JOIN worthiness w USING (item_id)
+    """,
+    """
+    CREATE OR REPLACE VIEW v_initiatives AS
+    SELECT initiative_id, title, kind, organisers, audience, status, editions,
+           list_max(list_transform(editions, lambda e: e."year")) AS last_year, place, contact, evidence, origin,
+           validated, description, updated_at
+    FROM initiatives
+    WHERE NOT rejected AND merged_into IS NULL
     """,
     """
     CREATE OR REPLACE VIEW v_clusters AS

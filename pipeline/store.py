@@ -22,6 +22,7 @@ from typing import Any, Iterable, Iterator, Sequence
 import duckdb
 import pyarrow as pa
 
+from pipeline.initiatives import Edition, Initiative
 from pipeline.models import (
     Candidate,
     CrawlResult,
@@ -483,3 +484,52 @@ def set_digest_status(
              attempts = digests.attempts + excluded.attempts, last_error = excluded.last_error""",
         [week, recipients, status, subject, message_id, now, now if status == "sent" else None, attempt, error],
     )
+
+
+# --- outreach initiatives ------------------------------------------------------------------------
+
+INITIATIVE_SCHEMA = pa.schema(
+    [
+        ("initiative_id", pa.string()), ("title", pa.string()), ("kind", pa.string()),
+        ("organisers", pa.list_(pa.string())), ("audience", pa.list_(pa.string())), ("status", pa.string()),
+        ("editions", pa.list_(pa.struct([("year", pa.int32()), ("start", pa.date32()), ("end", pa.date32()),
+                                         ("place", pa.string())]))),
+        ("place", pa.string()), ("contact", pa.string()), ("evidence", pa.list_(pa.string())),
+        ("origin", pa.string()), ("validated", pa.bool_()), ("description", pa.string()),
+        ("rejected", pa.bool_()), ("merged_into", pa.string()), ("updated_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+
+
+def save_initiatives(conn: duckdb.DuckDBPyConnection, catalogue: Sequence[Initiative], now: datetime) -> None:
+    """Replace the stored catalogue (rejected and merged initiatives included, so they are remembered)."""
+    rows = [{**asdict(i), "updated_at": now} for i in catalogue]
+    table = pa.Table.from_pylist(rows, schema=INITIATIVE_SCHEMA)
+    conn.execute("BEGIN")
+    conn.execute("DELETE FROM initiatives")
+    _insert_arrow(conn, "initiatives", table)
+    conn.execute("COMMIT")
+
+
+def load_initiatives(conn: duckdb.DuckDBPyConnection) -> list[Initiative]:
+    table = conn.sql(f"SELECT {', '.join(INITIATIVE_SCHEMA.names[:-1])} FROM initiatives").to_arrow_table()
+    initiatives = []
+    for row in table.to_pylist():
+        editions = tuple(Edition(e["year"], e["start"], e["end"], e["place"] or "") for e in row.pop("editions"))
+        lists = {k: tuple(row.pop(k)) for k in ("organisers", "audience", "evidence")}
+        initiatives.append(Initiative(**row, **lists, editions=editions))
+    return initiatives
+
+
+def save_decisions(conn: duckdb.DuckDBPyConnection, decisions: Sequence[tuple[Any, ...]], now: datetime) -> None:
+    """Audit log of the officer's decisions: (initiative_id, action, fields JSON, merge_into, file, line)."""
+    conn.executemany("INSERT INTO initiative_decisions VALUES (?, ?, ?, ?, ?, ?, ?)", [(*d, now) for d in decisions])
+
+
+def items_since(conn: duckdb.DuckDBPyConnection, since: datetime) -> list[Item]:
+    ids = [r[0] for r in conn.execute("SELECT item_id FROM items WHERE first_seen_at >= ?", [since]).fetchall()]
+    return load_items(conn, ids)
+
+
+def source_names(conn: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    return dict(conn.execute("SELECT source_id, name FROM sources").fetchall())

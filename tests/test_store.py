@@ -181,3 +181,21 @@ def test_migrating_twice_changes_nothing(db: Path) -> None:
     with store.open_store(db) as conn:
         version = store.migrate(conn)
         assert conn.execute("SELECT count(*) FROM schema_version").fetchone()[0] == version
+
+
+def test_initiatives_round_trip(db: Path) -> None:
+    from datetime import date
+
+    from pipeline.initiatives import Edition, Initiative
+
+    catalogue = [
+        Initiative("pint-2026", "Pint of Science", "festival", ("Labo A", "Asso B"), ("grand_public",), "recurrente",
+                   (Edition(2025, date(2025, 5, 19), date(2025, 5, 21), "Bar Le Lieu"), Edition(2026, None, None, "")),
+                   place="Lyon", contact="pint@univ-exemple.fr", evidence=("https://a.org/pint",), validated=True),
+        Initiative("rejetee", "Séminaire interne", "autre", ("Labo A",), ("personnels",), "realisee", rejected=True),
+    ]
+    with store.open_store(db) as conn:
+        store.save_initiatives(conn, catalogue, NOW)
+        assert store.load_initiatives(conn) == catalogue
+        shown = conn.execute("SELECT initiative_id, last_year FROM v_initiatives").fetchall()
+    assert shown == [("pint-2026", 2026)]

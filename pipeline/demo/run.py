@@ -16,6 +16,7 @@ from pipeline.demo.server import SiteServer, serve_sites
 DEMO_DIR = Path(__file__).parent
 SITES = DEMO_DIR / "sites"
 SOURCES_TEMPLATE = DEMO_DIR / "sources.yaml"
+INITIATIVES = DEMO_DIR.parent.parent / "initiatives.yaml"
 
 
 def write_sources(sites: SiteServer, path: Path) -> Path:
@@ -36,7 +37,7 @@ def run_demo(out: Path) -> int:
     with serve_sites(SITES) as sites:
         print(f"demo sites: {len(sites.base_urls)} served on 127.0.0.1")
         sources = write_sources(sites, out / "sources.yaml")
-        counts = flows.run_nightly_now(sources, db)
+        counts = flows.run_nightly_now(sources, db, INITIATIVES)
     print(
         f"nightly run: {counts['sources_ok']} sources ok, {counts['sources_failed']} failed "
         f"(one is broken on purpose), {counts['items_new']} items"
@@ -47,6 +48,7 @@ def run_demo(out: Path) -> int:
     print(f"digest: {built.digest.subject}")
     for kind, path in sorted(built.paths.items()):
         print(f"  {kind}: {path}")
+    print(f"outreach map: {out / 'map' / 'index.html'} (preview: veille map --db {db} --out {out / 'map'} --serve)")
     print(f"analysts' database: {db} (open it read-only: duckdb.connect('{db}', read_only=True))")
     print(f"sources file used: {sources}")
     print(f"demo finished in {time.monotonic() - started:.1f} s")
