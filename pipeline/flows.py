@@ -67,7 +67,7 @@ def nightly_flow(
         futures = [crawl_task.submit(s, fetcher, states[s.id], now) for s in enabled]
         results = [f.result() for f in futures]
     summary = record_task(db, run_id, results, now)
-    cluster_task(db, summary.new_item_ids, config.dedupe_window_days, now)
+    cluster_task(db, summary.new_item_ids, config.dedupe_window_days, now, summary.updated_item_ids)
     tag_task(db, config, db.parent / "models", now)
     score_task(db, now)
     outreach_task(db, now)

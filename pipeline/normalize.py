@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 TRACKING_PARAMS = frozenset(
     {
@@ -18,6 +18,10 @@ TRACKING_PARAMS = frozenset(
     }
 )
 TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "hsa_")
+# session identifiers: a new one per visit, never part of what the page is
+SESSION_PARAMS = frozenset({"phpsessid", "jsessionid", "sessionid", "sessid", "cfid", "cftoken"})
+_PATH_SESSION = re.compile(r";(jsessionid|phpsessid|sessionid)=[^/?#]*", re.IGNORECASE)
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"
 INDEX_PAGES = re.compile(r"/(index|default)\.(html?|php|aspx?)$", re.IGNORECASE)
 _SPACES = re.compile(r"\s+")
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -25,38 +29,77 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 
 def _is_tracking(name: str) -> bool:
     lowered = name.lower()
-    return lowered in TRACKING_PARAMS or lowered.startswith(TRACKING_PREFIXES)
+    return lowered in TRACKING_PARAMS or lowered in SESSION_PARAMS or lowered.startswith(TRACKING_PREFIXES)
+
+
+def _host(parts) -> str:
+    """Lower-case host, IDN as punycode, IPv6 in brackets, no trailing dot."""
+    host = (parts.hostname or "").lower().rstrip(".")
+    if ":" in host:
+        return f"[{host}]"
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            pass  # not a valid IDN: keep it as written, it still identifies the page
+    return host
+
+
+def _port(parts) -> int | None:
+    try:
+        return parts.port
+    except ValueError:  # "host:abc": no usable port, the host alone identifies the site
+        return None
+
+
+def _path(path: str) -> str:
+    """One spelling per path: session ids dropped, percent-escapes normalised ("é", "%c3%a9" and
+    "%C3%A9" are one path); an escaped slash stays escaped."""
+    path = _PATH_SESSION.sub("", path)
+    return "%2F".join(quote(unquote(part), safe=_PATH_SAFE) for part in re.split("%2f", path, flags=re.IGNORECASE))
+
+
+def _fragment(fragment: str) -> str:
+    """Fragments are dropped, except "#!" routes of JavaScript sites, which name a page."""
+    return fragment if fragment.startswith("!") else ""
 
 
 def canonical_url(url: str) -> str:
-    """The canonical form of a URL: https, lower-case host, no default port, no fragment,
-    no tracking parameters, sorted query, no index page, no trailing slash (but the root)."""
-    parts = urlsplit(url.strip())
+    """The canonical form of a URL: https, lower-case host (IDN as punycode), no "www.", no default
+    port, no fragment (but "#!" routes), no tracking or session parameters, sorted query, one
+    spelling of percent-escapes, no index page, no trailing slash (but the root). Protocol-relative
+    URLs ("//host/path") are taken as https; malformed ports do not raise."""
+    url = url.strip()
+    if url.startswith("//"):
+        url = "https:" + url
+    parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
-        return url.strip()
+        return url
     if scheme == "http":
         scheme = "https"
-    host = (parts.hostname or "").lower().rstrip(".")
+    host = _host(parts)
     if host.startswith("www."):
         host = host[4:]
-    port = parts.port
+    port = _port(parts)
     netloc = host if port in (None, 80, 443) else f"{host}:{port}"
-    path = re.sub(r"/{2,}", "/", parts.path or "/")
+    path = re.sub(r"/{2,}", "/", _path(parts.path or "/"))
     path = INDEX_PAGES.sub("/", path)
     if len(path) > 1:
         path = path.rstrip("/") or "/"
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)]
-    return urlunsplit((scheme, netloc, path, urlencode(sorted(query)), ""))
+    return urlunsplit((scheme, netloc, path, urlencode(sorted(query)), _fragment(parts.fragment)))
 
 
 def clean_url(url: str) -> str:
-    """The URL as published, minus its fragment and tracking parameters: still the one to fetch."""
+    """The URL as published, minus its fragment (but "#!" routes), tracking and session
+    parameters: still the one to fetch."""
     parts = urlsplit(url.strip())
     if parts.scheme.lower() not in ("http", "https"):
         return url.strip()
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)]
-    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", urlencode(query), ""))
+    path = _PATH_SESSION.sub("", parts.path or "/")
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, urlencode(query), _fragment(parts.fragment)))
 
 
 def item_id(url: str) -> str:

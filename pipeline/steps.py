@@ -71,17 +71,22 @@ def record_crawl(db: Path, run_id: str, results: Sequence[CrawlResult], now: dat
     )
 
 
-def cluster_new_items(db: Path, new_item_ids: Sequence[str], window_days: int, now: datetime) -> int:
-    """Attach each new item to a cluster (a story); return how many joined an existing one."""
+def cluster_new_items(
+    db: Path, new_item_ids: Sequence[str], window_days: int, now: datetime, updated_item_ids: Sequence[str] = ()
+) -> int:
+    """Attach each new item to a cluster (a story); return how many joined an existing one.
+
+    Updated items keep their cluster; only their fingerprints are refreshed."""
     with store.open_store(db) as conn:
         new_items = store.load_items(conn, new_item_ids)
+        fingerprints = dedupe.fingerprint_items(new_items + store.load_items(conn, updated_item_ids))
+        store.save_bands(conn, [(fp.item_id, int(key)) for fp in fingerprints for key in fp.band_keys])
         if not new_items:
             return 0
-        arrays = store.load_window(conn, now - timedelta(days=window_days))
+        keys = sorted({int(key) for fp in fingerprints[: len(new_items)] for key in fp.band_keys})
+        arrays = store.load_window(conn, now - timedelta(days=window_days), keys)
         window = dedupe.Window.from_arrays(**arrays, load_items=lambda ids: store.load_items(conn, ids))
-        assignments = dedupe.assign_clusters(new_items, window)
-        fingerprints = [dedupe.fingerprint_item(i) for i in new_items]
-        store.save_bands(conn, [(fp.item_id, int(key)) for fp in fingerprints for key in fp.band_keys])
+        assignments = dedupe.assign_clusters(new_items, window, window_days=window_days)
         store.save_clusters(conn, [(a.item_id, a.cluster_id, a.match) for a in assignments])
         _refresh_representatives(conn, {a.cluster_id for a in assignments})
     joined = sum(1 for a in assignments if a.match != "new")

@@ -331,14 +331,19 @@ def save_bands(conn: duckdb.DuckDBPyConnection, bands: Sequence[tuple[str, int]]
     conn.unregister("incoming_bands")
 
 
-def load_window(conn: duckdb.DuckDBPyConnection, since: datetime) -> dict[str, Any]:
-    """The dedupe window as numpy arrays: items first seen since `since`, with their band keys."""
+def load_window(conn: duckdb.DuckDBPyConnection, since: datetime, band_keys: Sequence[int]) -> dict[str, Any]:
+    """The part of the dedupe window that can match: stored items first seen since `since` and
+    sharing at least one band key with the new items, as numpy arrays (one row per item and key)."""
+    conn.register("wanted_keys", pa.table({"band_key": pa.array(list(band_keys), pa.int64())}))
     arrays = conn.execute(
-        """SELECT b.item_id, i.cluster_id, b.band_key, epoch(coalesce(i.published_at, i.first_seen_at)) AS ts
-           FROM item_bands b JOIN items i USING (item_id)
+        """WITH hits AS (
+             SELECT DISTINCT b.item_id FROM item_bands b JOIN wanted_keys w USING (band_key))
+           SELECT b.item_id, i.cluster_id, b.band_key, epoch(coalesce(i.published_at, i.first_seen_at)) AS ts
+           FROM hits JOIN item_bands b USING (item_id) JOIN items i USING (item_id)
            WHERE i.first_seen_at >= ? AND i.cluster_id IS NOT NULL ORDER BY b.item_id""",
         [since],
     ).fetchnumpy()
+    conn.unregister("wanted_keys")
     return {k: arrays[k] for k in ("item_id", "cluster_id", "band_key", "ts")}
 
 
