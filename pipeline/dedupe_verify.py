@@ -15,7 +15,8 @@ defences, two job offers, two weekly meetings):
   word), a number or a code on both sides ("Marie Dupont" vs "Paul Martin", "L1" vs "L2") is a
   different announcement, unless the two runs are spelling variants (a typo fixed);
 - in titles, a short substituted run of content words inside an otherwise shared title
-  ("ingénieur en bioinformatique" vs "ingénieur en chimie analytique");
+  ("ingénieur en bioinformatique" vs "ingénieur en chimie analytique"); in texts, such runs of equal
+  length in several places (a paraphrase changes the length of what it rewrites);
 - one source publishing the same text again days apart (a recurring notice), unless both name the
   same event date.
 Rewritten intros and edited titles pass: long rewritten runs are not slots, and words only added on
@@ -314,11 +315,18 @@ def _slot_conflicts(a: Profile, b: Profile, part: str) -> list[str]:
         run_a, run_b = (left, i1, i2), (right, j1, j2)
         if _is_slot(run_a, run_b, a, b, content_words=False):
             reasons.append(f"{part} slot differs: {_show(run_a)!r} vs {_show(run_b)!r}")
-        elif _in_context(opcodes, k) and _is_slot(run_a, run_b, a, b, content_words=True):
+        elif (part == "title" or _same_length(run_a, run_b)) and _in_context(opcodes, k) \
+                and _is_slot(run_a, run_b, a, b, content_words=True):
             soft.append(f"{_show(run_a)!r} vs {_show(run_b)!r}")
     if soft and ((part == "title" and frame) or (part == "text" and len(soft) >= MIN_SOFT_SLOTS)):
         reasons.append(f"{part} words substituted: {', '.join(soft)}")
     return reasons
+
+
+def _same_length(run_a, run_b) -> bool:
+    """A template's blank is filled word for word; a paraphrase ('veut comprendre' / 'cherchera')
+    changes the length of the run."""
+    return run_a[2] - run_a[1] == run_b[2] - run_b[1]
 
 
 def _in_context(opcodes, k: int) -> bool:
