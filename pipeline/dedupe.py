@@ -186,14 +186,19 @@ def cluster_items(items: Sequence[Item], *, window_days: float = DEFAULT_WINDOW_
 
 def choose_representative(items: Sequence[Item]) -> Item:
     """The item shown for a cluster: among the complete versions (text at least 80% as long as the
-    longest one, so a feed summary never wins over the full text), the original: earliest
-    published (undated last), then smallest item id for a stable choice."""
+    longest one, so a feed summary never wins over the full text), the original source's: the
+    source of the earliest published version (undated last; smallest item id for a stable choice),
+    and of that source's versions the latest, so that a typo fixed in a second post wins."""
     if not items:
         raise ValueError("choose_representative needs at least one item")
     lengths = [len((i.text or i.summary or "").split()) for i in items]
     longest = max(lengths)
     complete = [i for i, n in zip(items, lengths) if n >= 0.8 * longest]
-    return min(complete, key=lambda i: (i.published_at is None, _epoch(i) if i.published_at else 0.0, i.item_id))
+    original = min(complete, key=lambda i: (i.published_at is None, _epoch(i) if i.published_at else 0.0, i.item_id))
+    same_source = [i for i in complete if i.source_id == original.source_id and i.published_at is not None]
+    if not same_source:
+        return original
+    return max(same_source, key=lambda i: (_epoch(i), i.item_id))
 
 
 def _epoch(item: Item) -> float:

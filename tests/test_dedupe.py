@@ -226,3 +226,10 @@ def test_representative_is_the_earliest_complete_version() -> None:
     assert dedupe.choose_representative([summary]) == summary
     with pytest.raises(ValueError):
         dedupe.choose_representative([])
+
+
+def test_representative_of_a_fixed_typo_is_the_corrected_post() -> None:
+    typo = make("https://lab.fr/conference", "La supraconductivité expliqée", STORY, days=1)
+    fixed = make("https://lab.fr/conference-2", "La supraconductivité expliquée", STORY, days=3)
+    relay = make("https://fac.fr/conference", "La supraconductivité expliquée", STORY, source="fac", days=4)
+    assert dedupe.choose_representative([relay, typo, fixed]) == fixed
