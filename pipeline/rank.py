@@ -49,6 +49,7 @@ class WorthinessWeights:
     job_posting: float = -4.0  # offre de poste, recrutement, CDD...
     administrative: float = -4.0  # fermeture, maintenance, calendrier administratif, élections
     text_chars: int = 4000  # how much of the text is searched for cues
+    lead_chars: int = 300  # what the story is about: prize and result cues count only in title + lead
 
 
 DEFAULT_WEIGHTS = WorthinessWeights()
@@ -136,6 +137,8 @@ REASON_ORDER = (
     "job_posting", "administrative", "coverage", "upcoming_event", "contact", "image", "freshness",
 )
 ROUTINE_SIGNALS = frozenset({"job_posting", "administrative"})
+# A speaker "récent lauréat de la médaille de bronze" does not make a public talk a prize story.
+LEAD_SIGNALS = frozenset({"prize", "result"})
 
 
 def score_candidate(c: Candidate, now: datetime, weights: WorthinessWeights = DEFAULT_WEIGHTS) -> Worthiness:
@@ -164,8 +167,9 @@ def score_parts_static(
     parts.append(("confidence", weights.confidence * max(0.0, min(confidence, 1.0)), None))
     raw = _cue_text(item, weights.text_chars)
     folded = fold_for_matching(raw)
+    lead = fold_for_matching(_lead_text(item, weights.lead_chars))
     for signal, field_name, pattern, reason in CUE_SIGNALS:
-        if pattern.search(folded):
+        if pattern.search(lead if signal in LEAD_SIGNALS else folded):
             parts.append((signal, getattr(weights, field_name), reason))
     journal = find_major_journal(raw)
     if journal:
@@ -222,6 +226,10 @@ def _combine(parts: list[tuple[str, float, str | None]]) -> Worthiness:
 
 def _priority(signal: str) -> int:
     return REASON_ORDER.index(signal) if signal in REASON_ORDER else len(REASON_ORDER)
+
+
+def _lead_text(item: Item, limit: int) -> str:
+    return "\n".join((item.title or "", (item.summary or item.text or "")[:limit]))
 
 
 def _cue_text(item: Item, limit: int) -> str:

@@ -137,3 +137,15 @@ def test_reason_line_is_one_french_line_strongest_first():
     assert line.startswith("Prix ou distinction ; relayé par 3 sources")
     assert "\n" not in line
     assert reason_line(Worthiness(0.0, ())) == "Aucun signal particulier"
+
+
+def test_a_speakers_medal_does_not_make_a_talk_a_prize_story():
+    bio = ("Conférence grand public sur la supraconductivité, le mercredi 9 décembre à 18h30 en amphithéâtre Curie. "
+           "Entrée libre. " + "Des expériences de lévitation seront montrées au public. " * 6 +
+           "Elle sera animée par Thibault Marchand, récent lauréat de la médaille de bronze du CNRS.")
+    talk = score_candidate(story("La supraconductivité expliquée à tous", bio), NOW)
+    prize = score_candidate(story("Médaille de bronze du CNRS pour Thibault Marchand",
+                                  "Le physicien Thibault Marchand reçoit la médaille de bronze du CNRS."), NOW)
+    assert "prix ou distinction" not in talk.reasons
+    assert "événement ouvert au public" in talk.reasons
+    assert "prix ou distinction" in prize.reasons
