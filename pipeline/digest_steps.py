@@ -76,6 +76,17 @@ def send_week_digest(db: Path, built: BuiltDigest, force: bool = False, environ:
     if isinstance(settings, list):
         raise mail.MailError("SMTP is not configured: " + "; ".join(settings))
     week, recipients = built.digest.week, ",".join(sorted(settings.mail_to))
+    try:
+        status = _deliver_once(db, built, settings, week, recipients, force)
+    finally:
+        store.publish_snapshot(db)  # analysts see the delivery record, failed ones included
+    if status == "sent":
+        log.info("digest %s sent to %s", week, recipients)
+    return status
+
+
+def _deliver_once(db: Path, built: BuiltDigest, settings: mail.SmtpSettings, week: str, recipients: str,
+                  force: bool) -> str:
     with store.open_store(db) as conn:
         previous = store.digest_status(conn, week, recipients)
         if previous and previous["status"] == "sent" and not force:
@@ -89,15 +100,13 @@ def send_week_digest(db: Path, built: BuiltDigest, force: bool = False, environ:
         message = _message(built, settings)
         store.set_digest_status(conn, week, recipients, "sending", _now(), subject=built.digest.subject,
                                 message_id=message["Message-ID"])
-        conn.execute("CHECKPOINT")
+        conn.execute("CHECKPOINT")  # the "sending" mark is on disk before the SMTP transaction starts
         try:
             mail.send_message(message, settings)
         except mail.MailError as exc:
             store.set_digest_status(conn, week, recipients, "failed", _now(), error=str(exc))
             raise
         store.set_digest_status(conn, week, recipients, "sent", _now())
-    store.publish_snapshot(db)
-    log.info("digest %s sent to %s", week, recipients)
     return "sent"
 
 

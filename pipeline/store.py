@@ -110,7 +110,7 @@ def publish_snapshot(published: Path) -> Path:
 
 def save_sources(conn: duckdb.DuckDBPyConnection, sources: Sequence[Source], now: datetime) -> None:
     rows = [(s.id, s.name, s.kind, s.url, s.category, s.enabled, now) for s in sources]
-    conn.executemany(
+    _execute_many(conn, 
         """INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (source_id) DO UPDATE SET name = excluded.name, kind = excluded.kind,
              url = excluded.url, declared_category = excluded.declared_category,
@@ -156,7 +156,7 @@ def save_crawl(conn: duckdb.DuckDBPyConnection, run_id: str, results: Sequence[C
     _insert_arrow(conn, "fetch_log", _outcome_table(run_id, outcomes))
     validators = {v.url: v for r in results for v in r.validators}
     if validators:
-        conn.executemany(
+        _execute_many(conn, 
             """INSERT INTO validators VALUES (?, ?, ?, ?) ON CONFLICT (url) DO UPDATE SET
                etag = excluded.etag, last_modified = excluded.last_modified, updated_at = excluded.updated_at""",
             [(v.url, v.etag, v.last_modified, now) for v in validators.values()],
@@ -228,6 +228,12 @@ OUTCOME_SCHEMA = pa.schema(
         ("duration_s", pa.float64()),
     ]
 )
+
+
+def _execute_many(conn: duckdb.DuckDBPyConnection, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    """executemany for small batches, which DuckDB refuses when there is nothing to do."""
+    if rows:
+        conn.executemany(sql, rows)
 
 
 def _insert_arrow(conn: duckdb.DuckDBPyConnection, table_name: str, table: pa.Table) -> None:
@@ -312,7 +318,7 @@ def save_representatives(conn: duckdb.DuckDBPyConnection, representatives: dict[
     """Record the representative item of each cluster (cluster_id -> item_id)."""
     if not representatives:
         return
-    conn.executemany(
+    _execute_many(conn, 
         """INSERT INTO clusters (cluster_id, representative_item_id) VALUES (?, ?)
            ON CONFLICT (cluster_id) DO UPDATE SET representative_item_id = excluded.representative_item_id""",
         list(representatives.items()),
@@ -350,7 +356,7 @@ def load_window(conn: duckdb.DuckDBPyConnection, since: datetime, band_keys: Seq
 def save_worthiness(conn: duckdb.DuckDBPyConnection, scores: Sequence[tuple[str, float, str]], now: datetime) -> None:
     if not scores:
         return
-    conn.executemany(
+    _execute_many(conn, 
         """INSERT INTO worthiness VALUES (?, ?, ?, ?) ON CONFLICT (item_id) DO UPDATE SET
            score = excluded.score, reasons = excluded.reasons, scored_at = excluded.scored_at""",
         [(item_id, score, reasons, now) for item_id, score, reasons in scores],
@@ -412,7 +418,7 @@ def items_of_clusters(conn: duckdb.DuckDBPyConnection, cluster_ids: Sequence[str
 
 def save_labels(conn: duckdb.DuckDBPyConnection, labels: Sequence[tuple[str, str, str]], now: datetime) -> int:
     """Store (item_id, category, comment) corrections; a later correction replaces an earlier one."""
-    conn.executemany(
+    _execute_many(conn, 
         """INSERT INTO labels VALUES (?, ?, ?, ?) ON CONFLICT (item_id) DO UPDATE SET
            category = excluded.category, comment = excluded.comment, labelled_at = excluded.labelled_at""",
         [(item_id, category, comment, now) for item_id, category, comment in labels],
@@ -461,7 +467,7 @@ def sent_cluster_ids(conn: duckdb.DuckDBPyConnection, except_week: str) -> froze
 def save_digest_items(conn: duckdb.DuckDBPyConnection, week: str, entries: Sequence[tuple[str, str, str, int]]) -> None:
     """Replace the week's (cluster_id, item_id, section, rank) rows."""
     conn.execute("DELETE FROM digest_items WHERE week = ?", [week])
-    conn.executemany("INSERT INTO digest_items VALUES (?, ?, ?, ?, ?)", [(week, *e) for e in entries])
+    _execute_many(conn, "INSERT INTO digest_items VALUES (?, ?, ?, ?, ?)", [(week, *e) for e in entries])
 
 
 def digest_status(conn: duckdb.DuckDBPyConnection, week: str, recipients: str) -> dict[str, Any] | None:
@@ -528,7 +534,7 @@ def load_initiatives(conn: duckdb.DuckDBPyConnection) -> list[Initiative]:
 
 def save_decisions(conn: duckdb.DuckDBPyConnection, decisions: Sequence[tuple[Any, ...]], now: datetime) -> None:
     """Audit log of the officer's decisions: (initiative_id, action, fields JSON, merge_into, file, line)."""
-    conn.executemany("INSERT INTO initiative_decisions VALUES (?, ?, ?, ?, ?, ?, ?)", [(*d, now) for d in decisions])
+    _execute_many(conn, "INSERT INTO initiative_decisions VALUES (?, ?, ?, ?, ?, ?, ?)", [(*d, now) for d in decisions])
 
 
 def items_since(conn: duckdb.DuckDBPyConnection, since: datetime) -> list[Item]:
