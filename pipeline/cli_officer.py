@@ -102,6 +102,8 @@ def _label_export(args: argparse.Namespace) -> int:
 
 
 def _label_import(args: argparse.Namespace) -> int:
+    """Store the valid corrections; list the bad rows. Importing the file again after fixing them is
+    harmless: a correction replaces the earlier one of the same item."""
     from pipeline import labels, store
 
     db = database_path(args.db)
@@ -109,15 +111,17 @@ def _label_import(args: argparse.Namespace) -> int:
         corrections, errors = labels.read_corrections(args.file, store.known_item_ids(conn))
         for error in errors:
             print(f"{args.file}:{error.line}: {error.reason}", file=sys.stderr)
-        if errors:
-            print(f"refused: {len(errors)} problem(s); nothing was imported. Fix the lines above and import again.",
-                  file=sys.stderr)
+        if any(error.code == "missing_column" for error in errors):  # not a corrections file: nothing taken
+            print("refused: the file cannot be read as a corrections CSV; nothing was imported.", file=sys.stderr)
             return 2
         saved = store.save_labels(
             conn, [(c.item_id, c.category, c.comment) for c in corrections], datetime.now(timezone.utc)
         )
     store.publish_snapshot(db)
     print(f"{saved} correction(s) stored; the next nightly run retrains the model with them")
+    if errors:
+        print(f"{len(errors)} row(s) refused (listed above): fix them and import the file again", file=sys.stderr)
+        return 2
     return 0
 
 
