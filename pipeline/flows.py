@@ -126,15 +126,14 @@ def quiet_prefect() -> Iterator[None]:
         yield
 
 
-def serve_deployments(sources_path: Path, db_path: Path, out_dir: Path, initiatives_path: Path) -> None:
-    """`veille serve`: nightly crawl at 02:00 and weekly digest on Monday 07:00, Europe/Paris."""
-    logging.getLogger(__name__).info("serving deployments veille-nightly and veille-weekly-digest")
+def build_deployments(sources_path: Path, db_path: Path, out_dir: Path, initiatives_path: Path) -> list:
+    """The two deployments: nightly crawl at 02:00 and weekly digest on Monday 07:00, Europe/Paris."""
     nightly = nightly_flow.to_deployment(
         name="nightly-crawl",
         schedules=[Cron(NIGHTLY_CRON, timezone=TIMEZONE)],
         parameters={"sources_path": str(sources_path), "db_path": str(db_path),
                     "initiatives_path": str(initiatives_path)},
-        description="Crawl every source, dedupe, tag, score, publish the analysts' snapshot.",
+        description="Crawl every source, dedupe, tag, score, refresh the outreach map, publish the snapshot.",
     )
     weekly = weekly_flow.to_deployment(
         name="weekly-digest",
@@ -142,5 +141,12 @@ def serve_deployments(sources_path: Path, db_path: Path, out_dir: Path, initiati
         parameters={"db_path": str(db_path), "out_dir": str(out_dir), "send": True},
         description="Build and send the officer's weekly digest (exactly once per week).",
     )
+    return [nightly, weekly]
+
+
+def serve_deployments(sources_path: Path, db_path: Path, out_dir: Path, initiatives_path: Path) -> None:
+    """`veille serve`: serve both deployments until stopped; stopping does not pause their schedules."""
+    deployments = build_deployments(sources_path, db_path, out_dir, initiatives_path)
+    logging.getLogger(__name__).info("serving deployments veille-nightly and veille-weekly-digest")
     with temporary_settings(updates={PREFECT_LOGGING_EXTRA_LOGGERS: ["pipeline"]}):
-        serve(nightly, weekly, pause_on_shutdown=False)
+        serve(*deployments, pause_on_shutdown=False)

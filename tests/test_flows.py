@@ -143,3 +143,14 @@ def test_refused_send_fails_visibly_then_next_run_sends(
     handler.refuse = False
     assert flows.weekly_flow(str(db), week, str(tmp_path), True, False) == "sent"
     assert len(handler.messages) == 1
+
+
+def test_deployments_are_scheduled_in_paris_time(tmp_path: Path) -> None:
+    from pipeline import flows
+
+    nightly, weekly = flows.build_deployments(Path("sources.yaml"), tmp_path / "v.duckdb", tmp_path / "d",
+                                              Path("initiatives.yaml"))
+    schedules = {d.name: (d.schedules[0].schedule.cron, d.schedules[0].schedule.timezone) for d in (nightly, weekly)}
+    assert schedules == {"nightly-crawl": ("0 2 * * *", "Europe/Paris"), "weekly-digest": ("0 7 * * 1", "Europe/Paris")}
+    assert nightly.parameters["db_path"] == str(tmp_path / "v.duckdb")
+    assert weekly.parameters["send"] is True
