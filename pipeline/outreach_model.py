@@ -1,9 +1,13 @@
 """The outreach detector: does an item describe an outreach action (vulgarisation, médiation)?
 
 A TF-IDF (words + character n-grams) logistic regression trained on the hand-labelled French items
-of classifiers/outreach/items.yaml. `evaluate_grouped` measures it with cross-validation grouped by
-source (a source's wording never helps to score itself); `evaluate_model` measures a trained model on
-the held-out file written from other sources. Saved with skops (no pickle).
+of classifiers/outreach/items.yaml; classes are weighted (outreach is the minority class among the
+ordinary faculty news). `evaluate_grouped` measures it with cross-validation grouped by source (a
+source's wording never helps to score itself); `evaluate_model` measures a trained model on the
+held-out file written from other sources. DEFAULT_THRESHOLD favours precision: it is the lowest
+threshold whose grouped-CV precision reaches TARGET_PRECISION (`choose_threshold`, printed by
+benchmarks/outreach_quality.py; it is not recomputed at each nightly training, which must stay fast).
+Saved with skops (no pickle).
 """
 
 from __future__ import annotations
@@ -31,7 +35,9 @@ logger = logging.getLogger(__name__)
 CLASSIFIER_DIR = Path(__file__).resolve().parent.parent / "classifiers" / "outreach"
 TRAIN_FILE = CLASSIFIER_DIR / "items.yaml"
 HELDOUT_FILE = CLASSIFIER_DIR / "heldout.yaml"
-DEFAULT_THRESHOLD = 0.5
+DEFAULT_THRESHOLD = 0.55  # choose_threshold(load_examples()) on 516 items: precision 0.973, recall 0.924
+TARGET_PRECISION = 0.97
+THRESHOLD_GRID = tuple(round(0.30 + 0.05 * i, 2) for i in range(11))  # 0.30 .. 0.80
 TEXT_CHARS = 1500
 
 
@@ -81,7 +87,7 @@ def build_pipeline() -> Pipeline:
     chars = TfidfVectorizer(strip_accents="unicode", lowercase=True, analyzer="char_wb", ngram_range=(3, 5),
                             sublinear_tf=True, min_df=2)
     features = FeatureUnion([("words", words), ("chars", chars)])
-    classifier = LogisticRegression(C=30.0, max_iter=2000)
+    classifier = LogisticRegression(C=30.0, class_weight="balanced", max_iter=2000)
     return Pipeline([("features", features), ("classifier", classifier)])
 
 
@@ -106,6 +112,11 @@ def score_items(model: OutreachModel, items: Sequence[Item]) -> list[float]:
 
 def evaluate_grouped(examples: Sequence[Example], n_splits: int = 5, threshold: float = DEFAULT_THRESHOLD) -> Metrics:
     """Out-of-fold precision/recall, folds grouped by source."""
+    return _metrics(examples, score_grouped(examples, n_splits), threshold)
+
+
+def score_grouped(examples: Sequence[Example], n_splits: int = 5) -> np.ndarray:
+    """Out-of-fold scores of every example, folds grouped by source."""
     texts = np.array([model_text(e.title, e.text) for e in examples], dtype=object)
     labels = np.array([e.label for e in examples])
     groups = np.array([e.source for e in examples])
@@ -113,7 +124,19 @@ def evaluate_grouped(examples: Sequence[Example], n_splits: int = 5, threshold: 
     for train, test in GroupKFold(n_splits=n_splits).split(texts, labels, groups):
         fitted = clone(build_pipeline()).fit(list(texts[train]), labels[train])
         scores[test] = fitted.predict_proba(list(texts[test]))[:, 1]
-    return _metrics(examples, scores, threshold)
+    return scores
+
+
+def choose_threshold(examples: Sequence[Example], min_precision: float = TARGET_PRECISION,
+                     n_splits: int = 5) -> tuple[float, Metrics]:
+    """The lowest threshold of THRESHOLD_GRID whose grouped-CV precision reaches `min_precision`
+    (the highest one when none does), with its metrics: recall as high as precision allows."""
+    scores = score_grouped(examples, n_splits)
+    chosen = [(t, _metrics(examples, scores, t)) for t in THRESHOLD_GRID]
+    for threshold, metrics in chosen:
+        if metrics.precision >= min_precision:
+            return threshold, metrics
+    return chosen[-1]
 
 
 def evaluate_model(model: OutreachModel, examples: Sequence[Example]) -> Metrics:

@@ -49,7 +49,7 @@ class WorthinessWeights:
     job_posting: float = -4.0  # offre de poste, recrutement, CDD...
     administrative: float = -4.0  # fermeture, maintenance, calendrier administratif, élections
     text_chars: int = 4000  # how much of the text is searched for cues
-    lead_chars: int = 300  # what the story is about: prize and result cues count only in title + lead
+    lead_chars: int = 300  # what the story is about: prize, result and job cues count only in title + lead
 
 
 DEFAULT_WEIGHTS = WorthinessWeights()
@@ -85,7 +85,8 @@ PUBLIC_EVENT_CUES = _cues(
     r"conferences? grand public", r"grand public", r"fete de la science", r"portes? ouvertes?",
     r"expositions?(?! a | aux | au )", r"pint of science", r"ateliers? scolaires?", r"nuit europeenne des chercheurs",
     r"nuit des chercheurs", r"bar des sciences", r"cafe\w* des sciences", r"village des sciences",
-    r"entree libre", r"ouvert\w* a tous", r"tout public", r"visites? guidees?", r"ma these en 180 secondes",
+    r"entree libre", r"ouvert\w* a tous(?! les (?:membres|personnels|agents|doctorants|chercheurs))",
+    r"tout public", r"visites? guidees?", r"ma these en 180 secondes",
     r"semaine du cerveau", r"science ouverte au public",
 )
 THESIS_CUES = _cues(r"soutenance\w*", r"soutiendra sa these", r"soutiendra son hdr", r"these soutenue")
@@ -138,7 +139,8 @@ REASON_ORDER = (
 )
 ROUTINE_SIGNALS = frozenset({"job_posting", "administrative"})
 # A speaker "récent lauréat de la médaille de bronze" does not make a public talk a prize story.
-LEAD_SIGNALS = frozenset({"prize", "result"})
+# Nor does "ce financement va nous permettre de recruter" make an ERC grant a job posting.
+LEAD_SIGNALS = frozenset({"prize", "result", "job_posting"})
 
 
 def score_candidate(c: Candidate, now: datetime, weights: WorthinessWeights = DEFAULT_WEIGHTS) -> Worthiness:

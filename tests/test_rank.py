@@ -149,3 +149,17 @@ def test_a_speakers_medal_does_not_make_a_talk_a_prize_story():
     assert "prix ou distinction" not in talk.reasons
     assert "événement ouvert au public" in talk.reasons
     assert "prix ou distinction" in prize.reasons
+
+
+def test_a_grant_that_will_fund_positions_is_no_job_posting_and_an_internal_seminar_no_public_event():
+    grant = story("ERC Consolidator Grant pour Maëlle Kerbrat",
+                  "La physicienne Maëlle Kerbrat obtient une ERC Consolidator Grant de 2 millions d'euros. "
+                  + "Le projet explorera les supraconducteurs bidimensionnels. " * 5
+                  + "Ce financement va permettre de recruter deux doctorants et deux post-doctorants.")
+    seminar = story("Séminaire du jeudi : Marco Bellini (INGV Rome)",
+                    "Déformation crustale des Apennins. Les séminaires du jeudi sont ouverts à tous les membres "
+                    "de l'institut.")
+    job = story("Offre de post-doctorat en spectroscopie Raman", "Le laboratoire recrute un·e post-doctorant·e.")
+    assert "annonce de recrutement (routine)" not in score_candidate(grant, NOW).reasons
+    assert "événement ouvert au public" not in score_candidate(seminar, NOW).reasons
+    assert "annonce de recrutement (routine)" in score_candidate(job, NOW).reasons
