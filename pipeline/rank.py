@@ -85,7 +85,7 @@ PUBLIC_EVENT_CUES = _cues(
     r"conferences? grand public", r"grand public", r"fete de la science", r"portes? ouvertes?",
     r"expositions?(?! a | aux | au )", r"pint of science", r"ateliers? scolaires?", r"nuit europeenne des chercheurs",
     r"nuit des chercheurs", r"bar des sciences", r"cafe\w* des sciences", r"village des sciences",
-    r"entree libre", r"ouvert\w* a tous(?! les (?:membres|personnels|agents|doctorants|chercheurs))",
+    r"entree libre", r"ouvert\w* a tous(?! les (?:membres|personnels|agents|doctorants|chercheurs|etudiants|[lm][1-3]\b))",
     r"tout public", r"visites? guidees?", r"ma these en 180 secondes",
     r"semaine du cerveau", r"science ouverte au public",
 )

@@ -162,4 +162,6 @@ def test_a_grant_that_will_fund_positions_is_no_job_posting_and_an_internal_semi
     job = story("Offre de post-doctorat en spectroscopie Raman", "Le laboratoire recrute un·e post-doctorant·e.")
     assert "annonce de recrutement (routine)" not in score_candidate(grant, NOW).reasons
     assert "événement ouvert au public" not in score_candidate(seminar, NOW).reasons
+    course = story("Nouvelle UE « Climat et transitions »", "Une unité d'enseignement ouverte à tous les L2.")
+    assert "événement ouvert au public" not in score_candidate(course, NOW).reasons
     assert "annonce de recrutement (routine)" in score_candidate(job, NOW).reasons
