@@ -1,8 +1,8 @@
 """The plain recipe the flows call: each step is one stage over the store, testable without Prefect.
 
 Nightly: prepare_crawl -> crawl_one (per source) -> record_crawl -> cluster_new_items -> tag_items
--> score_items -> finish_run (publishes the analysts' snapshot).
-Weekly: build_week_digest -> send_week_digest.
+-> score_items -> (map_steps: refresh_initiatives -> publish_outreach_map) -> finish_run, which
+publishes the analysts' snapshot. Weekly (digest_steps): build_week_digest -> send_week_digest.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Sequence
 from pipeline import classify, crawl, dedupe, rank, store
 from pipeline.config import Config
 from pipeline.fetch import Fetcher
-from pipeline.models import CrawlResult, Item, Source, SourceState
+from pipeline.models import CrawlResult, Source, SourceState
 
 log = logging.getLogger(__name__)
 
@@ -149,8 +149,3 @@ def finish_run(db: Path, summary: CrawlSummary, now: datetime) -> Path:
     with store.open_store(db) as conn:
         store.finish_run(conn, summary.run_id, status, summary.counts(), now)
     return store.publish_snapshot(db)
-
-
-def new_items(db: Path, item_ids: Sequence[str]) -> list[Item]:
-    with store.open_store(db) as conn:
-        return store.load_items(conn, item_ids)
