@@ -102,10 +102,14 @@ def weekly_flow(
 
 def run_nightly_now(sources_path: Path, db_path: Path, initiatives_path: Path = Path("initiatives.yaml")) -> dict[str, int]:
     """`veille run`: the nightly flow, once, now (ephemeral Prefect unless a server is configured)."""
-    workers = load_config(sources_path).workers
-    runnable = nightly_flow.with_options(task_runner=ThreadPoolTaskRunner(max_workers=workers))
     with quiet_prefect():
-        return runnable(str(sources_path), str(db_path), str(initiatives_path))
+        return _with_workers(sources_path)(str(sources_path), str(db_path), str(initiatives_path))
+
+
+def _with_workers(sources_path: Path):
+    """The nightly flow crawling `settings.workers` sources at once (a bounded thread pool)."""
+    workers = load_config(sources_path).workers
+    return nightly_flow.with_options(task_runner=ThreadPoolTaskRunner(max_workers=workers))
 
 
 def run_weekly_now(db_path: Path, week: str | None, out_dir: Path, send: bool, force: bool) -> str:
@@ -128,7 +132,7 @@ def quiet_prefect() -> Iterator[None]:
 
 def build_deployments(sources_path: Path, db_path: Path, out_dir: Path, initiatives_path: Path) -> list:
     """The two deployments: nightly crawl at 02:00 and weekly digest on Monday 07:00, Europe/Paris."""
-    nightly = nightly_flow.to_deployment(
+    nightly = _with_workers(sources_path).to_deployment(
         name="nightly-crawl",
         schedules=[Cron(NIGHTLY_CRON, timezone=TIMEZONE)],
         parameters={"sources_path": str(sources_path), "db_path": str(db_path),
