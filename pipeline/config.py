@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal, Mapping, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from pipeline.models import CrawlSettings, Source
 
@@ -117,14 +117,6 @@ class SourcesFile(_Strict):
     settings: SettingsModel = SettingsModel()
     sources: list[SourceModel] = Field(min_length=1)
 
-    @model_validator(mode="after")
-    def _unique_ids(self) -> "SourcesFile":
-        seen: set[str] = set()
-        duplicates = [s.id for s in self.sources if s.id in seen or seen.add(s.id)]
-        if duplicates:
-            raise ValueError(f"duplicate source id(s): {', '.join(sorted(set(duplicates)))}")
-        return self
-
 
 @dataclass(frozen=True)
 class Config:
@@ -195,8 +187,9 @@ def _child(node: yaml.Node | None, part: Any) -> yaml.Node | None:
 def load_config(path: Path = DEFAULT_SOURCES) -> Config:
     """Read and check sources.yaml; raise ConfigInvalid listing every problem."""
     parsed, errors = read_yaml_validated(Path(path), SourcesFile)
-    if parsed is None:
-        raise ConfigInvalid(_with_duplicate_ids(Path(path), errors))
+    errors = merge_errors(errors, duplicate_id_errors(Path(path), "sources", "source"))
+    if parsed is None or errors:
+        raise ConfigInvalid(errors)
     settings = parsed.settings
     crawl_fields = {k: v for k, v in settings.model_dump().items() if k in CrawlSettings.__dataclass_fields__}
     return Config(
@@ -208,23 +201,32 @@ def load_config(path: Path = DEFAULT_SOURCES) -> Config:
     )
 
 
-def _with_duplicate_ids(path: Path, errors: list[ConfigError]) -> list[ConfigError]:
-    """Add duplicate-id errors, which the model alone reports only once every field is valid."""
+def duplicate_id_errors(path: Path, list_key: str, noun: str) -> list[ConfigError]:
+    """Entries of the list `list_key` whose `id` repeats an earlier one, with their lines. Read from
+    the YAML itself, so they are reported together with every other error (the model alone reports
+    them only once every field is valid)."""
     try:
-        root = yaml.compose(path.read_text(encoding="utf-8"))
+        root = yaml.compose(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return errors
-    sources = _child(root, "sources")
+        return []  # read_yaml_validated already reports why the file cannot be read
+    entries = _child(root, list_key)
     seen: set[str] = set()
-    extra = []
-    for index, node in enumerate(sources.value if isinstance(sources, yaml.SequenceNode) else []):
+    errors = []
+    for index, node in enumerate(entries.value if isinstance(entries, yaml.SequenceNode) else []):
         id_node = _child(node, "id")
-        if isinstance(id_node, yaml.ScalarNode) and id_node.value in seen:
-            message = f"duplicate source id {id_node.value!r}"
-            extra.append(ConfigError(str(path), id_node.start_mark.line + 1, f"sources[{index}].id", message))
-        elif isinstance(id_node, yaml.ScalarNode):
-            seen.add(id_node.value)
-    return sorted(errors + extra, key=lambda e: (e.line or 0, e.location))
+        if not isinstance(id_node, yaml.ScalarNode):
+            continue
+        if id_node.value in seen:
+            errors.append(ConfigError(str(path), id_node.start_mark.line + 1, f"{list_key}[{index}].id",
+                                      f"duplicate {noun} id {id_node.value!r}"))
+        seen.add(id_node.value)
+    return errors
+
+
+def merge_errors(*groups: list[ConfigError]) -> list[ConfigError]:
+    """One list in file order, without the same error twice."""
+    unique = {(e.file, e.line, e.location, e.message): e for group in groups for e in group}
+    return sorted(unique.values(), key=lambda e: (e.line or 0, e.location))
 
 
 def database_path(cli_value: str | os.PathLike[str] | None = None, environ: Mapping[str, str] = os.environ) -> Path:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Literal, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from pipeline.config import ConfigError, read_yaml_validated
+from pipeline.config import ConfigError, duplicate_id_errors, merge_errors, read_yaml_validated
 
 if TYPE_CHECKING:
     from pipeline.initiatives_review import Decision
@@ -152,33 +152,10 @@ class InitiativesFile(_Strict):
 def load_initiatives_file(path: Path) -> tuple[list[Initiative], list[ConfigError]]:
     """Read initiatives.yaml: the hand-entered initiatives, or every error with its line."""
     parsed, errors = read_yaml_validated(Path(path), InitiativesFile)
-    if parsed is None:
-        return [], errors
-    errors = _duplicate_id_errors(Path(path), parsed)
-    if errors:
+    errors = merge_errors(errors, duplicate_id_errors(Path(path), "initiatives", "initiative"))
+    if parsed is None or errors:
         return [], errors
     return [_from_model(m) for m in parsed.initiatives], []
-
-
-def _duplicate_id_errors(path: Path, parsed: InitiativesFile) -> list[ConfigError]:
-    seen: set[str] = set()
-    errors = []
-    for index, model in enumerate(parsed.initiatives):
-        if model.id in seen:
-            errors.append(ConfigError(str(path), _id_line(path, index), f"initiatives[{index}].id",
-                                      f"duplicate initiative id {model.id!r}"))
-        seen.add(model.id)
-    return errors
-
-
-def _id_line(path: Path, index: int) -> int | None:
-    import yaml
-
-    root = yaml.compose(path.read_text(encoding="utf-8"))
-    for key, value in root.value:
-        if key.value == "initiatives" and isinstance(value, yaml.SequenceNode):
-            return value.value[index].start_mark.line + 1
-    return None
 
 
 def _from_model(model: InitiativeModel) -> Initiative:

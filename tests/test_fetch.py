@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from loopback import free_port
 from pipeline.demo.server import serve_sites
 from pipeline.fetch import Fetcher, address_allowed, check_url, decode_text
 from pipeline.models import CrawlSettings, Validator
@@ -245,11 +246,7 @@ def test_conditional_get_gives_not_modified(sites):
 
 
 def test_connection_refused_is_a_value():
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()  # nothing listens there
     with Fetcher(FAST, retry_backoff_s=0.01) as fetcher:
         result = fetcher.fetch(f"http://127.0.0.1:{port}/feed", trusted_hosts=LOCAL)
     assert result.error_code == "robots_disallowed"  # robots.txt unreachable: RFC 9309 says disallow all

@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from loopback import ACCEPTED
 from pipeline.demo.run import write_sources
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -139,11 +140,11 @@ def test_refused_send_fails_visibly_then_next_run_sends(
     smtp_env(monkeypatch, port)
     monkeypatch.setenv("VEILLE_MAIL_TO", "refused@univ-exemple.fr")
     week = "2026-W41"
-    handler.refuse = True
+    handler.answer = "554 5.7.1 Transaction refused by the test server"
     with pytest.raises(mail.MailError):
         flows.weekly_flow(str(db), week, str(tmp_path), True, False)
     assert query(db, f"SELECT status FROM digests WHERE week = '{week}'") == [("failed",)]
-    handler.refuse = False
+    handler.answer = ACCEPTED
     assert flows.weekly_flow(str(db), week, str(tmp_path), True, False) == "sent"
     assert len(handler.messages) == 1
 

@@ -4,7 +4,6 @@ server (aiosmtpd) on 127.0.0.1, and failures turned into MailError after retries
 from __future__ import annotations
 
 import email
-import socket
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from email.policy import default
@@ -13,6 +12,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
+from loopback import MailCollector, free_port
 from pipeline.digest import build_digest, render_html, render_ics, render_text
 from pipeline.mail import MailError, SmtpSettings, build_message, message_id, send_message, smtp_settings_from_env
 from pipeline.models import Candidate, Item
@@ -38,32 +38,11 @@ def digest_with_event():
     return build_digest([candidate], "2026-W48", [], NOW)
 
 
-class Collector:
-    """aiosmtpd handler keeping every message, or refusing them all with `answer`."""
-
-    def __init__(self, answer: str = "250 Message accepted for delivery") -> None:
-        self.answer = answer
-        self.received: list[tuple[str, list[str], bytes]] = []
-        self.attempts = 0
-
-    async def handle_DATA(self, server, session, envelope):
-        self.attempts += 1
-        if self.answer.startswith("250"):
-            self.received.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
-        return self.answer
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def smtp_server():
     servers = []
 
-    def start(handler: Collector) -> int:
+    def start(handler: MailCollector) -> int:
         controller = Controller(handler, hostname="127.0.0.1", port=free_port())
         controller.start()
         servers.append(controller)
@@ -131,11 +110,11 @@ def test_subject_cannot_inject_headers():
 
 
 def test_delivery_to_a_real_smtp_server(smtp_server):
-    handler = Collector()
+    handler = MailCollector()
     settings = local_settings(smtp_server(handler))
     send_message(message_for(settings), settings, attempts=2, backoff_s=0)
-    assert len(handler.received) == 1
-    mail_from, recipients, raw = handler.received[0]
+    assert len(handler.messages) == 1
+    mail_from, recipients, raw = handler.messages[0]
     assert mail_from == "veille@univ.example.fr"
     assert recipients == ["mediation@univ.example.fr", "com@univ.example.fr"]
     parsed = email.message_from_bytes(raw, policy=default)
@@ -151,11 +130,11 @@ def test_delivery_to_a_real_smtp_server(smtp_server):
 
 
 def test_refusing_server_raises_after_retries(smtp_server):
-    handler = Collector("554 5.7.1 Message refused by policy")
+    handler = MailCollector("554 5.7.1 Message refused by policy")
     settings = local_settings(smtp_server(handler))
     with pytest.raises(MailError) as failure:
         send_message(message_for(settings), settings, attempts=3, backoff_s=0)
-    assert handler.attempts == 3 and handler.received == []
+    assert handler.attempts == 3 and handler.messages == []
     assert "554" in str(failure.value) and "3 attempt" in str(failure.value)
 
 
@@ -174,7 +153,7 @@ class RejectAll:
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
 def test_rejected_login_is_not_retried():
     authenticator = RejectAll()
-    controller = Controller(Collector(), hostname="127.0.0.1", port=free_port(), authenticator=authenticator,
+    controller = Controller(MailCollector(), hostname="127.0.0.1", port=free_port(), authenticator=authenticator,
                             auth_required=True, auth_require_tls=False)
     controller.start()
     try:

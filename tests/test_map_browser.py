@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
 
+from loopback import free_port
 from pipeline.initiatives import Edition, Initiative
 from pipeline.mapsite import publish_map, serve_map
 
@@ -48,12 +48,6 @@ def catalogue() -> list[Initiative]:
     ]
 
 
-def dead_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]  # closed again: nothing listens there
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     folder = tmp_path_factory.mktemp("carte")
@@ -74,7 +68,7 @@ def driver(tmp_path_factory):
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--disable-default-apps", "--disable-extensions", "--window-size=1200,900",
                  f"--user-data-dir={tmp_path_factory.mktemp('chrome-profile')}",
-                 f"--proxy-server=http://127.0.0.1:{dead_port()}"):
+                 f"--proxy-server=http://127.0.0.1:{free_port()}"):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
     chrome = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
