@@ -118,7 +118,7 @@ def test_robots_rules_follow_rfc9309():
 # --- real servers --------------------------------------------------------------------------------------
 
 class Recorder(BaseHTTPRequestHandler):
-    """Answers by path; records headers; counts concurrent requests."""
+    """Answers by path; records headers; counts the /slow requests in progress at once."""
 
     def log_message(self, *args: object) -> None:
         return
@@ -127,14 +127,18 @@ class Recorder(BaseHTTPRequestHandler):
         server = self.server
         server.requests[self.path] += 1
         server.headers.append(dict(self.headers))
+        self._answer()
+
+    def _work_slowly(self) -> None:
+        """0.2 s of work, counted as one request in progress. The count drops before the answer is
+        sent, so a client that already has its answer can never be counted with the next request."""
+        server = self.server
         with server.lock:
             server.active += 1
             server.max_active = max(server.max_active, server.active)
-        try:
-            self._answer()
-        finally:
-            with server.lock:
-                server.active -= 1
+        time.sleep(0.2)
+        with server.lock:
+            server.active -= 1
 
     def _answer(self) -> None:
         if self.path == "/robots.txt":
@@ -142,7 +146,7 @@ class Recorder(BaseHTTPRequestHandler):
         if self.path == "/flaky" and self.server.requests["/flaky"] == 1:
             return self._send(503, b"busy", {"Retry-After": "0"})
         if self.path == "/slow":
-            time.sleep(0.2)
+            self._work_slowly()
         if self.path == "/latin1-header-wrong":
             return self._send(200, "Université de Lorraine, été".encode("latin-1"), ctype="text/html; charset=utf-8")
         if self.path == "/gone":
