@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipeline.classify import LabelledItem, load_seed, predict, train_model  # noqa: E402
+from pipeline.classify.model import LabelledItem, load_seed, predict, train_model  # noqa: E402
 from pipeline.models import Item  # noqa: E402
 
 TRAIN_TARGET_S = 60.0

@@ -26,8 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipeline.crawl import crawl_source  # noqa: E402
-from pipeline.fetch import Fetcher  # noqa: E402
+from pipeline.crawl.source import crawl_source  # noqa: E402
+from pipeline.crawl.fetch import Fetcher  # noqa: E402
 from pipeline.models import CrawlSettings, Source, SourceState  # noqa: E402
 from pipeline.normalize import canonical_url  # noqa: E402
 

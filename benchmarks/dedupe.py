@@ -28,7 +28,7 @@ from datetime import datetime, timedelta, timezone
 
 import numpy as np
 
-from pipeline import dedupe
+from pipeline.dedupe import cluster as dedupe
 from pipeline.models import Item
 from pipeline.normalize import content_hash, item_id
 

@@ -1,4 +1,4 @@
-"""Deduplication quality on the labelled pairs of tests/fixtures/dedupe: precision and recall.
+"""Deduplication quality on the labelled pairs of tests/dedupe/fixtures: precision and recall.
 
 Prints the figures per kind of pair and every error with the verifier's reasons; asserts nothing.
 Usage: python benchmarks/dedupe_quality.py
@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.dedupe_eval import evaluate_clusters, load_pairs, predict_pairs, report_pairs
-from pipeline.dedupe_verify import profile_item, verify_pair
+from pipeline.dedupe.evaluate import evaluate_clusters, load_pairs, predict_pairs, report_pairs
+from pipeline.dedupe.verify import profile_item, verify_pair
 
-FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "dedupe"
+FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "dedupe" / "fixtures"
 
 
 def main() -> None:

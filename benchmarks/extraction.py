@@ -1,7 +1,7 @@
 """Main-text extraction quality on ../shared/extraction-benchmark: token precision, recall and F1.
 
 Usage: python benchmarks/extraction.py [--all]
-Without --all only pipeline.extract.extract_main_text (what the crawler uses) is measured; with --all
+Without --all only pipeline.crawl.extract.extract_main_text (what the crawler uses) is measured; with --all
 the trafilatura settings we compared are measured too. Tokens are whitespace-separated words,
 lower-cased, punctuation stripped; P/R/F1 are computed per page on token multisets and averaged.
 """
@@ -23,7 +23,7 @@ import trafilatura
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.extract import extract_main_text  # noqa: E402
+from pipeline.crawl.extract import extract_main_text  # noqa: E402
 
 BENCHMARK = ROOT.parent / "shared" / "extraction-benchmark"
 _TOKEN = re.compile(r"\w+", re.UNICODE)
@@ -87,7 +87,7 @@ def main() -> int:
         print(f"no benchmark at {BENCHMARK}: nothing measured")
         return 0
     pages = load_pages()
-    measure("pipeline.extract.extract_main_text", extract_main_text, pages)
+    measure("pipeline.crawl.extract.extract_main_text", extract_main_text, pages)
     if args.all:
         for name, extract in VARIANTS.items():
             measure(name, extract, pages)

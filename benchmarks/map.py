@@ -21,9 +21,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.initiatives import KIND_LABELS_FR, Edition, Initiative  # noqa: E402
-from pipeline.mapsite import publish_map, serve_map  # noqa: E402
-from pipeline.outreach_merge import merge_editions  # noqa: E402
+from pipeline.outreach.catalogue import KIND_LABELS_FR, Edition, Initiative  # noqa: E402
+from pipeline.outreach.site.publish import publish_map, serve_map  # noqa: E402
+from pipeline.outreach.merge import merge_editions  # noqa: E402
 
 NOW = datetime(2025, 3, 1, 9, 0, tzinfo=timezone.utc)
 WORDS = ("volcans étoiles cerveau robots chimie ADN climat océan abeilles lumière mathématiques hasard "

@@ -24,12 +24,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pipeline.config import load_config  # noqa: E402
-from pipeline.crawl import crawl_source  # noqa: E402
+from pipeline.crawl.source import crawl_source  # noqa: E402
 from pipeline.demo.run import SITES, write_sources  # noqa: E402
 from pipeline.demo.server import serve_sites  # noqa: E402
-from pipeline.fetch import Fetcher  # noqa: E402
+from pipeline.crawl.fetch import Fetcher  # noqa: E402
 from pipeline.models import Item, SourceState  # noqa: E402
-from pipeline.outreach_model import (  # noqa: E402
+from pipeline.outreach.model import (  # noqa: E402
     HELDOUT_FILE, TARGET_PRECISION, OutreachModel, choose_threshold, evaluate_grouped, evaluate_model, load_examples, score_items, train_outreach_model,
 )
 

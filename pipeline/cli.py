@@ -87,7 +87,7 @@ def _print_config_errors(exc: ConfigInvalid) -> None:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from pipeline.map_steps import load_manual_initiatives
+    from pipeline.steps.outreach import load_manual_initiatives
 
     errors = []
     try:
@@ -108,7 +108,7 @@ def _check(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from pipeline import flows
-    from pipeline.map_steps import load_manual_initiatives
+    from pipeline.steps.outreach import load_manual_initiatives
 
     load_config(args.sources)  # fail fast, before Prefect starts
     load_manual_initiatives(args.initiatives)
@@ -126,22 +126,23 @@ def _counts_line(counts: dict[str, int]) -> str:
 
 
 def _digest(args: argparse.Namespace) -> int:
-    from pipeline import digest_steps, mail
+    from pipeline.steps import weekly
+    from pipeline.digest import mail
 
     db = database_path(args.db)
     if not db.with_name(db.stem + ".work" + db.suffix).exists():
         print(f"no database at {db}: run `veille run` first", file=sys.stderr)
         return 1
     now = datetime.now(timezone.utc)
-    built = digest_steps.build_week_digest(db, args.week, now, args.out)
+    built = weekly.build_week_digest(db, args.week, now, args.out)
     print(built.digest.subject)
     for kind, path in sorted(built.paths.items()):
         print(f"  {kind}: {path}")
     if not args.send:
         return 0
     try:
-        status = digest_steps.send_week_digest(db, built, args.force)
-    except (mail.MailError, digest_steps.DeliveryUncertain) as exc:
+        status = weekly.send_week_digest(db, built, args.force)
+    except (mail.MailError, weekly.DeliveryUncertain) as exc:
         print(f"not sent: {exc}", file=sys.stderr)
         return 1
     print("sent" if status == "sent" else "already sent this week (use --force to send again)")

@@ -66,7 +66,7 @@ def _initiatives_usage(args: argparse.Namespace) -> int:
 
 
 def _initiatives_export(args: argparse.Namespace) -> int:
-    from pipeline import map_steps
+    from pipeline.steps import outreach as map_steps
 
     count = map_steps.export_proposals(database_path(args.db), args.out)
     print(f"{count} initiative(s) written to {args.out}; fill the decision column, then `veille initiatives import`")
@@ -74,7 +74,7 @@ def _initiatives_export(args: argparse.Namespace) -> int:
 
 
 def _initiatives_import(args: argparse.Namespace) -> int:
-    from pipeline import map_steps
+    from pipeline.steps import outreach as map_steps
 
     applied, errors = map_steps.import_decisions(database_path(args.db), args.file, datetime.now(timezone.utc))
     for error in errors:
@@ -88,7 +88,8 @@ def _initiatives_import(args: argparse.Namespace) -> int:
 
 
 def _label_export(args: argparse.Namespace) -> int:
-    from pipeline import labels, store
+    from pipeline import store
+    from pipeline.classify import labels
 
     with store.open_store(database_path(args.db)) as conn:
         rows = store.least_certain_items(conn, args.limit)
@@ -104,7 +105,8 @@ def _label_export(args: argparse.Namespace) -> int:
 def _label_import(args: argparse.Namespace) -> int:
     """Store the valid corrections; list the bad rows. Importing the file again after fixing them is
     harmless: a correction replaces the earlier one of the same item."""
-    from pipeline import labels, store
+    from pipeline import store
+    from pipeline.classify import labels
 
     db = database_path(args.db)
     with store.open_store(db) as conn:
@@ -126,7 +128,8 @@ def _label_import(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from pipeline import classify, evaluate
+    from pipeline.classify import model as classify
+    from pipeline.classify import evaluate
 
     seed = classify.load_seed()
     report = evaluate.evaluate_grouped(seed)
@@ -146,8 +149,8 @@ def _eval(args: argparse.Namespace) -> int:
 def _discover(args: argparse.Namespace) -> int:
     import yaml
 
-    from pipeline import discover
-    from pipeline.fetch import Fetcher
+    from pipeline.crawl import discover
+    from pipeline.crawl.fetch import Fetcher
     from pipeline.models import CrawlSettings
 
     with Fetcher(CrawlSettings(per_origin_delay_s=0.2)) as fetcher:
@@ -161,14 +164,14 @@ def _discover(args: argparse.Namespace) -> int:
 
 
 def _map(args: argparse.Namespace) -> int:
-    from pipeline import map_steps
+    from pipeline.steps import outreach as map_steps
 
     result = map_steps.publish_outreach_map(database_path(args.db), args.initiatives, args.out)
     print(result.summary)
     if args.serve:
         import threading
 
-        from pipeline import mapsite
+        from pipeline.outreach.site import publish as mapsite
 
         preview = mapsite.serve_map(args.out, port=args.port)
         print(f"preview on {preview.url} (Ctrl-C to stop)")

@@ -25,27 +25,31 @@ from prefect.settings import (
 )
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from pipeline import digest_steps, map_steps, steps
+from pipeline.steps import weekly
+
+from pipeline.steps import outreach as map_steps
+
+from pipeline.steps import nightly
 from pipeline.config import load_config
-from pipeline.fetch import Fetcher
+from pipeline.crawl.fetch import Fetcher
 
 NIGHTLY_CRON = "0 2 * * *"  # 02:00 Europe/Paris
 WEEKLY_CRON = "0 7 * * 1"  # Monday 07:00 Europe/Paris
 TIMEZONE = "Europe/Paris"
 MAX_WORKERS = 8
 
-prepare_task = task(steps.prepare_crawl, name="prepare-crawl", cache_policy=NO_CACHE)
-crawl_task = task(steps.crawl_one, name="crawl-source", cache_policy=NO_CACHE, task_run_name="crawl-{source.id}")
-record_task = task(steps.record_crawl, name="record-crawl", cache_policy=NO_CACHE)
-cluster_task = task(steps.cluster_new_items, name="cluster-items", cache_policy=NO_CACHE)
-tag_task = task(steps.tag_items, name="tag-items", cache_policy=NO_CACHE)
-score_task = task(steps.score_items, name="score-items", cache_policy=NO_CACHE)
-finish_task = task(steps.finish_run, name="publish-snapshot", cache_policy=NO_CACHE)
+prepare_task = task(nightly.prepare_crawl, name="prepare-crawl", cache_policy=NO_CACHE)
+crawl_task = task(nightly.crawl_one, name="crawl-source", cache_policy=NO_CACHE, task_run_name="crawl-{source.id}")
+record_task = task(nightly.record_crawl, name="record-crawl", cache_policy=NO_CACHE)
+cluster_task = task(nightly.cluster_new_items, name="cluster-items", cache_policy=NO_CACHE)
+tag_task = task(nightly.tag_items, name="tag-items", cache_policy=NO_CACHE)
+score_task = task(nightly.score_items, name="score-items", cache_policy=NO_CACHE)
+finish_task = task(nightly.finish_run, name="publish-snapshot", cache_policy=NO_CACHE)
 outreach_task = task(map_steps.refresh_initiatives, name="detect-initiatives", cache_policy=NO_CACHE)
 map_task = task(map_steps.publish_outreach_map, name="publish-map", cache_policy=NO_CACHE)
-build_digest_task = task(digest_steps.build_week_digest, name="build-digest", cache_policy=NO_CACHE)
+build_digest_task = task(weekly.build_week_digest, name="build-digest", cache_policy=NO_CACHE)
 # no task retries: mail.send_message already retries; a refusal then fails the run, and the next run sends
-send_digest_task = task(digest_steps.send_week_digest, name="send-digest", cache_policy=NO_CACHE)
+send_digest_task = task(weekly.send_week_digest, name="send-digest", cache_policy=NO_CACHE)
 
 
 @flow(name="veille-nightly", task_runner=ThreadPoolTaskRunner(max_workers=MAX_WORKERS), log_prints=True)

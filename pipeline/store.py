@@ -22,7 +22,7 @@ from typing import Any, Iterable, Iterator, Sequence
 import duckdb
 import pyarrow as pa
 
-from pipeline.initiatives import Edition, Initiative
+from pipeline.outreach.catalogue import Edition, Initiative
 from pipeline.models import (
     Candidate,
     CrawlResult,

@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipeline.digest import build_digest, render_html  # noqa: E402
+from pipeline.digest.build import build_digest, render_html  # noqa: E402
 from pipeline.models import Candidate, Item, SourceHealth  # noqa: E402
 from pipeline.normalize import item_id  # noqa: E402
 

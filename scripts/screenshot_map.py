@@ -15,12 +15,12 @@ import tempfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from pipeline.initiatives import load_initiatives_file, published_initiatives
-from pipeline.mapsite import publish_map, serve_map
+from pipeline.outreach.catalogue import load_initiatives_file, published_initiatives
+from pipeline.outreach.site.publish import publish_map, serve_map
 from pipeline.models import Item
 from pipeline.normalize import item_id
-from pipeline.outreach import propose_initiatives
-from pipeline.outreach_model import load_examples, train_outreach_model
+from pipeline.outreach.detect import propose_initiatives
+from pipeline.outreach.model import load_examples, train_outreach_model
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2025, 3, 1, 9, 0, tzinfo=timezone.utc)

@@ -95,7 +95,8 @@ CRASH = textwrap.dedent(
     import os, sys
     from datetime import datetime, timezone
     from pathlib import Path
-    from pipeline import digest_steps, store
+    from pipeline import store
+    from pipeline.steps import weekly
     real = store.set_digest_status
     def crash_after_send(conn, week, recipients, status, now, **kw):
         if status == "sent":
@@ -103,8 +104,8 @@ CRASH = textwrap.dedent(
         return real(conn, week, recipients, status, now, **kw)
     store.set_digest_status = crash_after_send
     db, week, out = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
-    built = digest_steps.build_week_digest(db, week, datetime.now(timezone.utc), out)
-    digest_steps.send_week_digest(db, built)
+    built = weekly.build_week_digest(db, week, datetime.now(timezone.utc), out)
+    weekly.send_week_digest(db, built)
     """
 )
 
@@ -112,7 +113,8 @@ CRASH = textwrap.dedent(
 def test_crash_between_send_and_record_never_sends_twice(
     crawled, smtp_server, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from pipeline import digest_steps, flows
+    from pipeline import flows
+    from pipeline.steps import weekly
 
     db, _, _ = crawled
     handler, port = smtp_server
@@ -123,7 +125,7 @@ def test_crash_between_send_and_record_never_sends_twice(
                              capture_output=True, text=True, timeout=120)
     assert crashed.returncode == 9, crashed.stderr
     assert len(handler.messages) == 1
-    with pytest.raises(digest_steps.DeliveryUncertain, match="--force"):
+    with pytest.raises(weekly.DeliveryUncertain, match="--force"):
         flows.weekly_flow(str(db), week, str(tmp_path), True, False)
     assert len(handler.messages) == 1
     assert flows.weekly_flow(str(db), week, str(tmp_path), True, True) == "sent"
@@ -133,7 +135,8 @@ def test_crash_between_send_and_record_never_sends_twice(
 def test_refused_send_fails_visibly_then_next_run_sends(
     crawled, smtp_server, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from pipeline import flows, mail
+    from pipeline import flows
+    from pipeline.digest import mail
 
     db, _, _ = crawled
     handler, port = smtp_server

@@ -14,11 +14,16 @@ def test_every_module_is_on_the_map() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     modules = {
         f"pipeline/{p.relative_to(ROOT / 'pipeline')}"
-        for p in (ROOT / "pipeline").glob("*.py")
-        if p.name != "__init__.py"
+        for p in (ROOT / "pipeline").rglob("*.py")
+        if p.name != "__init__.py" and "demo" not in p.parts
     }
     missing = sorted(m for m in modules if f"`{m}`" not in readme)
     assert missing == []
+    packages = {
+        f"pipeline/{p.parent.relative_to(ROOT / 'pipeline')}/"
+        for p in (ROOT / "pipeline").rglob("__init__.py") if p.parent != ROOT / "pipeline"
+    }
+    assert sorted(p for p in packages if f"`{p}`" not in readme) == []
 
 
 def test_quick_start_is_the_two_commands() -> None:

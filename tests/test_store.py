@@ -186,7 +186,7 @@ def test_migrating_twice_changes_nothing(db: Path) -> None:
 def test_initiatives_round_trip(db: Path) -> None:
     from datetime import date
 
-    from pipeline.initiatives import Edition, Initiative
+    from pipeline.outreach.catalogue import Edition, Initiative
 
     catalogue = [
         Initiative("pint-2026", "Pint of Science", "festival", ("Labo A", "Asso B"), ("grand_public",), "recurrente",

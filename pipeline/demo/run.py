@@ -27,7 +27,9 @@ def write_sources(sites: SiteServer, path: Path) -> Path:
 
 
 def run_demo(out: Path) -> int:
-    from pipeline import digest, digest_steps, flows
+    from pipeline import flows
+    from pipeline.digest import build as digest
+    from pipeline.steps import weekly
 
     if out.exists():
         shutil.rmtree(out)
@@ -44,7 +46,7 @@ def run_demo(out: Path) -> int:
     )
     now = datetime.now(timezone.utc)
     week = digest.iso_week_of(now)
-    built = digest_steps.build_week_digest(db, week, now, out / "digests")
+    built = weekly.build_week_digest(db, week, now, out / "digests")
     print(f"digest: {built.digest.subject}")
     for kind, path in sorted(built.paths.items()):
         print(f"  {kind}: {path}")

@@ -1,0 +1,111 @@
+"""Find what a site offers to watch: feeds, sitemaps, news listing pages -> sources.yaml entries.
+
+`discover_sources(url, fetcher)` reads the homepage and tries, in order: feeds announced by
+<link rel="alternate">, the usual feed paths (/feed, /rss.xml, /atom.xml, /index.xml, /feed.xml),
+sitemaps named in robots.txt or at /sitemap.xml, and news listing pages (links named or located
+like /actualites, /news, /blog). Every candidate is fetched and parsed: only what really works is
+proposed, as dicts ready to dump into sources.yaml (id, name, kind, url, category: mixed).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from urllib.parse import urljoin, urlsplit
+
+from bs4 import BeautifulSoup, Tag
+
+from pipeline.crawl.fetch import Fetcher
+from pipeline.models import FetchResult, Source
+from pipeline.normalize import canonical_url, clean_text
+from pipeline.crawl.parse import Failure, find_item_links, parse_feed, parse_sitemap
+
+logger = logging.getLogger(__name__)
+
+FEED_TYPES = re.compile(r"(rss|atom|feed\+json|application/json|rdf)", re.IGNORECASE)
+FEED_PATHS = ("/feed", "/feed/", "/rss.xml", "/atom.xml", "/index.xml", "/feed.xml", "/rss")
+LISTING_PATHS = ("/actualites", "/actualites/", "/news", "/news/", "/blog", "/blog/", "/actus/")
+LISTING_LINK = re.compile(r"/(actualites?|actus?|news|blog|breves|evenements|a-la-une)/?$", re.IGNORECASE)
+LISTING_TEXT = re.compile(r"^(actualit[ée]s?|actus?|news|blog|brèves|toutes les actualités)$", re.IGNORECASE)
+MIN_LISTING_LINKS = 3
+MAX_CANDIDATES = 8
+
+
+def discover_sources(url: str, fetcher: Fetcher) -> list[dict]:
+    """sources.yaml entries for the site at `url` (empty when the homepage cannot be fetched)."""
+    trusted = frozenset({(urlsplit(url).hostname or "").lower()})
+    home = fetcher.fetch(url, trusted_hosts=trusted)
+    if not home.ok:
+        logger.warning("discover: %s unreachable (%s)", url, home.error_code)
+        return []
+    soup = BeautifulSoup(home.text, "lxml")
+    site_name = _site_name(soup, url)
+    probe = Source(id="discover", name=site_name, kind="feed", url=url)
+    found: list[dict] = []
+    feed = _first_working(fetcher, trusted, _feed_candidates(soup, home.final_url), lambda r: _is_feed(r, probe))
+    if feed:
+        found.append(_entry(site_name, "feed", feed))
+    sitemap_urls = [*fetcher.robots_for(url, trusted).sitemaps, urljoin(home.final_url, "/sitemap.xml")]
+    sitemap = _first_working(fetcher, trusted, sitemap_urls, lambda r: not isinstance(parse_sitemap(r, probe), Failure))
+    if sitemap:
+        found.append(_entry(site_name, "sitemap", sitemap))
+    listing = _first_working(fetcher, trusted, _listing_candidates(soup, home.final_url), lambda r: _is_listing(r, probe))
+    if listing:
+        found.append(_entry(site_name, "html", listing))
+    return found
+
+
+def _first_working(fetcher: Fetcher, trusted: frozenset[str], urls: list[str], works) -> str | None:
+    tried: set[str] = set()
+    for candidate in urls:
+        key = canonical_url(candidate)
+        if key in tried or len(tried) >= MAX_CANDIDATES:
+            continue
+        tried.add(key)
+        result = fetcher.fetch(candidate, trusted_hosts=trusted)
+        if result.ok and works(result):
+            return result.url
+    return None
+
+
+def _feed_candidates(soup: BeautifulSoup, base: str) -> list[str]:
+    announced = [
+        urljoin(base, link["href"]) for link in soup.find_all("link", href=True)
+        if "alternate" in (link.get("rel") or []) and FEED_TYPES.search(str(link.get("type") or ""))
+        and "comments" not in link["href"]
+    ]
+    return announced + [urljoin(base, path) for path in FEED_PATHS]
+
+
+def _is_feed(result: FetchResult, probe: Source) -> bool:
+    parsed = parse_feed(result, probe)
+    return not isinstance(parsed, Failure) and bool(parsed.items)
+
+
+def _listing_candidates(soup: BeautifulSoup, base: str) -> list[str]:
+    linked = []
+    for anchor in soup.find_all("a", href=True):
+        href = urljoin(base, anchor["href"])
+        same_site = urlsplit(href).netloc == urlsplit(base).netloc
+        if same_site and (LISTING_LINK.search(urlsplit(href).path) or LISTING_TEXT.match(clean_text(anchor.get_text(" ")))):
+            linked.append(href)
+    return linked + [urljoin(base, path) for path in LISTING_PATHS] + [base]
+
+
+def _is_listing(result: FetchResult, probe: Source) -> bool:
+    return len(find_item_links(result, probe).links) >= MIN_LISTING_LINKS
+
+
+def _site_name(soup: BeautifulSoup, url: str) -> str:
+    og = soup.find("meta", attrs={"property": "og:site_name"})
+    if isinstance(og, Tag) and og.get("content"):
+        return clean_text(str(og["content"]))
+    title = soup.find("title")
+    text = clean_text(title.get_text(" ")) if isinstance(title, Tag) else ""
+    return re.split(r"\s+[|–—-]\s+", text)[-1].strip() if text else (urlsplit(url).hostname or url)
+
+
+def _entry(site_name: str, kind: str, url: str) -> dict:
+    host = (urlsplit(url).hostname or "site").lower().removeprefix("www.")
+    slug = re.sub(r"[^a-z0-9]+", "-", host.split(".univ")[0]).strip("-")[:40] or "site"
+    return {"id": f"{slug}-{kind}", "name": site_name, "kind": kind, "url": url, "category": "mixed"}

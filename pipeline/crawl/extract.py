@@ -1,0 +1,261 @@
+"""Item page -> Item: title, publication date, main text, language, lead image.
+
+The main text comes from trafilatura (measured on the shared extraction benchmark, see
+benchmarks/extraction.py), with a recall-oriented second try and a plain <article>/<main> fallback.
+The date is read from the hint (the feed's own date), then machine-readable metadata (article:
+published_time and friends, JSON-LD datePublished, <time datetime>), then htmldate, then French text
+("Publié le 03/02/2025", "14 octobre 2010"). A feed's title and date (the `hint`) win over the page's.
+
+Expected failures are `Failure` values: the fetch's own code when the fetch failed, or
+    not_html   the answer is not an HTML page
+    no_text    no main text (at least MIN_ITEM_CHARS characters) was found, and the hint had none
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import re
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urljoin
+
+import htmldate
+import lxml.etree
+import lxml.html
+import trafilatura
+
+from pipeline.dates import find_date_in_text, parse_date_value
+from pipeline.models import FetchResult, Item, Source
+from pipeline.normalize import clean_text, clean_url, content_hash, fold_for_matching, item_id
+from pipeline.crawl.parse import Failure, html_to_text
+
+logger = logging.getLogger(__name__)
+
+DATE_META = (
+    "article:published_time", "og:published_time", "datepublished", "dc.date", "dc.date.issued",
+    "dcterms.created", "dcterms.issued", "dcterms.date", "date", "pubdate", "publish-date",
+    "publication_date", "parsely-pub-date", "sailthru.date", "citation_publication_date",
+)
+PUBLISHED_LABEL = re.compile(r"(publi[ée]e?|post[ée]e?|mis en ligne|date)\s*(le|:)?\s*", re.IGNORECASE)
+TITLE_SEPARATORS = re.compile(r"\s+[|–—-]\s+|\s+::\s+|\s+»\s+")
+FRENCH_WORDS = frozenset("le la les des du de et est un une pour dans sur avec au aux qui que sont par".split())
+ENGLISH_WORDS = frozenset("the and is are of to in for with on that this by from was were".split())
+MIN_TEXT_CHARS = 200  # below this, try harder (recall-oriented extraction, then the container)
+MIN_ITEM_CHARS = 40
+SUMMARY_CHARS = 300
+
+
+def extract_item(result: FetchResult, source: Source, hint: dict[str, Any] | None = None) -> Item | Failure:
+    """The item on a fetched page. `hint` may carry title, published_at, summary, content,
+    image_url, guid from a feed or a listing: its title and date win over the page's."""
+    hint = hint or {}
+    if not result.ok:
+        return Failure(result.error_code or "fetch_error", result.error_detail)
+    html = result.text
+    if not html.strip() or not _looks_like_html(html, result.content_type):
+        return Failure("not_html", f"content type {result.content_type!r}")
+    try:
+        tree = lxml.html.document_fromstring(html)
+    except (lxml.etree.ParserError, ValueError) as exc:
+        return Failure("not_html", str(exc)[:200])
+    text = extract_main_text(html, tree)
+    if len(text) < MIN_ITEM_CHARS:
+        text = ""  # a menu word or a cookie line is not an item
+    if len(text) < len(hint.get("content") or ""):
+        text = clean_text(hint["content"])
+    if not text:
+        text = clean_text(hint.get("summary") or "")
+    if not text:
+        return Failure("no_text", f"no main text at {result.final_url}")
+    title = clean_text(hint.get("title") or "") or find_title(tree)
+    text = _without_title(text, title)
+    published = hint.get("published_at") or find_published(tree, html, text)
+    url = clean_url(result.url)
+    return Item(
+        item_id=item_id(url),
+        source_id=source.id,
+        url=url,
+        title=title,
+        published_at=published,
+        text=text,
+        summary=clean_text(hint.get("summary") or "")[:1000] or _first_sentences(text),
+        lang=find_language(tree, text),
+        image_url=hint.get("image_url") or find_image(tree, result.final_url),
+        guid=hint.get("guid"),
+        content_hash=content_hash(title, text),
+    )
+
+
+def extract_main_text(html: str, tree: lxml.html.HtmlElement | None = None) -> str:
+    """The main text of a page as plain paragraphs ("" when none)."""
+    text = trafilatura.extract(html, include_comments=False, include_tables=True, favor_precision=True) or ""
+    if len(text) < MIN_TEXT_CHARS:
+        recall = trafilatura.extract(html, include_comments=False, include_tables=True, favor_recall=True) or ""
+        text = recall if len(recall) > len(text) else text
+    if len(text) < MIN_TEXT_CHARS and tree is not None:
+        fallback = _container_text(tree)
+        text = fallback if len(fallback) > len(text) else text
+    return clean_text(text)
+
+
+def _container_text(tree: lxml.html.HtmlElement) -> str:
+    for xpath in ("//article", "//main", "//*[@role='main']", "//body"):
+        nodes = tree.xpath(xpath)
+        if nodes:
+            container = copy.deepcopy(nodes[0])  # the caller's tree is read again afterwards
+            for junk in container.xpath(".//script|.//style|.//nav|.//footer|.//header|.//aside|.//form"):
+                junk.drop_tree()
+            return html_to_text(lxml.html.tostring(container, encoding="unicode"))
+    return ""
+
+
+def find_title(tree: lxml.html.HtmlElement) -> str:
+    """The item title: the <h1> that the <title> or og:title agrees with, else the first <h1> of the
+    article, else og:title, else <title> without the site name."""
+    doc_title = clean_text(" ".join(tree.xpath("//title//text()"))).replace("\n", " ")
+    og_title = _meta(tree, "og:title") or ""
+    reference = fold_for_matching(doc_title + " " + og_title)
+    headings = [clean_text(h.text_content()).replace("\n", " ") for h in tree.xpath("//h1")]
+    headings = [h for h in headings if h]
+    for heading in headings:
+        if fold_for_matching(heading) and fold_for_matching(heading) in reference:
+            return heading
+    in_article = tree.xpath("//article//h1|//main//h1")
+    if in_article and clean_text(in_article[0].text_content()):
+        return clean_text(in_article[0].text_content()).replace("\n", " ")
+    if og_title:
+        return og_title
+    parts = TITLE_SEPARATORS.split(doc_title)
+    return max(parts, key=len) if parts else (headings[0] if headings else "")
+
+
+def find_published(tree: lxml.html.HtmlElement, html: str, text: str) -> datetime | None:
+    """Publication date from metadata, JSON-LD, <time>, htmldate, then French text."""
+    for name in DATE_META:
+        found = parse_date_value(_meta(tree, name))
+        if found:
+            return found
+    found = _json_ld_date(tree) or _time_element_date(tree)
+    if found:
+        return found
+    found = _labelled_date(tree)
+    if found:
+        return found
+    try:
+        day = htmldate.find_date(tree, original_date=True, extensive_search=False, outputformat="%Y-%m-%d")
+    except (ValueError, TypeError) as exc:
+        logger.debug("htmldate failed: %s", exc)
+        day = None
+    if day:
+        return datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC)
+    return find_date_in_text(text[:500])
+
+
+def _meta(tree: lxml.html.HtmlElement, name: str) -> str | None:
+    lowered = name.lower()
+    for node in tree.xpath("//meta[@content]"):
+        key = (node.get("property") or node.get("name") or node.get("itemprop") or "").strip().lower()
+        if key == lowered:
+            return clean_text(node.get("content"))
+    if lowered == "datepublished":
+        for node in tree.xpath("//*[@itemprop='datePublished']"):
+            return node.get("datetime") or node.get("content") or node.text_content()
+    return None
+
+
+def _json_ld_date(tree: lxml.html.HtmlElement) -> datetime | None:
+    for script in tree.xpath("//script[@type='application/ld+json']"):
+        try:
+            document = json.loads(script.text_content())
+        except ValueError:
+            continue
+        for node in _walk_json(document):
+            found = parse_date_value(str(node.get("datePublished") or node.get("dateCreated") or ""))
+            if found:
+                return found
+    return None
+
+
+def _walk_json(document: Any):
+    if isinstance(document, dict):
+        yield document
+        for value in document.values():
+            yield from _walk_json(value)
+    elif isinstance(document, list):
+        for value in document:
+            yield from _walk_json(value)
+
+
+def _time_element_date(tree: lxml.html.HtmlElement) -> datetime | None:
+    nodes = tree.xpath("//article//time|//main//time") or tree.xpath("//time")
+    for node in nodes[:3]:
+        found = parse_date_value(node.get("datetime")) or find_date_in_text(node.text_content())
+        if found:
+            return found
+    return None
+
+
+def _labelled_date(tree: lxml.html.HtmlElement) -> datetime | None:
+    """A date written after 'Publié le', 'Posté le', 'Mis en ligne le' or in a 'date' element."""
+    body = tree.find("body")
+    if body is None:
+        return None
+    for node in body.xpath(".//*[contains(@class,'date') or contains(@class,'meta') or contains(@class,'submitted')]"):
+        found = find_date_in_text(clean_text(node.text_content())[:200])
+        if found:
+            return found
+    page_text = clean_text(body.text_content())
+    for match in PUBLISHED_LABEL.finditer(page_text):
+        found = find_date_in_text(page_text[match.end(): match.end() + 40])
+        if found:
+            return found
+    return None
+
+
+def find_language(tree: lxml.html.HtmlElement, text: str) -> str | None:
+    """<html lang>, else a count of French and English function words."""
+    declared = tree.get("lang") or tree.get("{http://www.w3.org/XML/1998/namespace}lang") or _meta(tree, "og:locale")
+    if declared:
+        return declared.strip().lower().replace("_", "-").split("-")[0] or None
+    return guess_language(text)
+
+
+def guess_language(text: str) -> str | None:
+    """'fr' or 'en' from a count of function words; None when the text is too short to tell."""
+    words = fold_for_matching(text[:3000]).split()
+    french = sum(w in FRENCH_WORDS for w in words)
+    english = sum(w in ENGLISH_WORDS for w in words)
+    if max(french, english) < 3:
+        return None
+    return "fr" if french >= english else "en"
+
+
+def find_image(tree: lxml.html.HtmlElement, base_url: str) -> str | None:
+    image = _meta(tree, "og:image") or _meta(tree, "twitter:image")
+    if not image:
+        found = tree.xpath("//article//img/@src|//main//img/@src")
+        image = found[0] if found else None
+    return urljoin(base_url, image.strip()) if image else None
+
+
+def _without_title(text: str, title: str) -> str:
+    """The main text without its first line when that line is the title (extractors keep the <h1>)."""
+    first, _, rest = text.partition("\n")
+    if rest and fold_for_matching(first) == fold_for_matching(title):
+        return rest
+    return text
+
+
+def _looks_like_html(html: str, content_type: str) -> bool:
+    ctype = content_type.lower()
+    return "html" in ctype or (not ctype or "text/plain" not in ctype) and "<" in html[:1000]
+
+
+def _first_sentences(text: str) -> str:
+    first = text.split("\n", 1)[0]
+    if len(first) <= SUMMARY_CHARS:
+        return first
+    cut = first.rfind(". ", 0, SUMMARY_CHARS)
+    return first[: cut + 1] if cut > 80 else first[:SUMMARY_CHARS].rstrip() + "…"

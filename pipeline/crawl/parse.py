@@ -1,0 +1,259 @@
+"""Read what a source publishes: feeds (RSS, Atom, RDF, JSON Feed), listing pages, sitemaps.
+
+`parse_feed` turns a fetched feed into `FeedItem`s (absolute links, UTC dates, plain-text summary
+and content, GUID, image). `find_item_links` (see listing.py) finds the item links and the next
+page of an html listing. `parse_sitemap` reads a sitemap or a sitemap index. Expected failures are
+returned as `Failure(code, detail)`:
+
+    not_a_feed   the answer is an HTML page or anything else that holds no feed
+    unsafe_xml   the document declares entities (<!ENTITY ...>): refused before parsing, so an
+                 entity-expansion bomb ("billion laughs") never reaches a parser
+    bad_json     a JSON Feed that is not valid JSON
+    not_a_sitemap  neither <urlset> nor <sitemapindex>
+    too_large    a gzip'd sitemap that expands beyond the size limit
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import logging
+import re
+import zlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import urljoin
+
+import feedparser
+import lxml.etree
+import lxml.html
+
+from pipeline.dates import parse_date_value
+from pipeline.crawl.listing import ItemLink, ListingPage, find_item_links, url_selected  # noqa: F401 - re-exported
+from pipeline.models import FetchResult, Source
+from pipeline.normalize import clean_text
+
+logger = logging.getLogger(__name__)
+
+MAX_SITEMAP_BYTES = 50_000_000  # the sitemaps protocol's own limit, uncompressed
+_ENTITY_DECLARATION = re.compile(rb"<!ENTITY", re.IGNORECASE)
+_HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body)\b", re.IGNORECASE | re.DOTALL)
+_XML_ENCODING = re.compile(r"^(\s*<\?xml[^>]*?)\s+encoding\s*=\s*[\"'][^\"']*[\"']")
+_BLOCK_TAGS = frozenset({"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "blockquote", "section", "article"})
+
+
+@dataclass(frozen=True)
+class Failure:
+    """An expected failure of a parsing or extraction step."""
+
+    code: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class FeedItem:
+    url: str
+    title: str
+    published_at: datetime | None
+    summary: str  # plain text
+    content: str  # plain text of the full content when the feed carries it, else ""
+    guid: str | None
+    image_url: str | None
+
+
+@dataclass(frozen=True)
+class ParsedFeed:
+    title: str
+    items: tuple[FeedItem, ...]
+    defect: str = ""  # what was wrong with the document, when it was recovered from
+
+
+@dataclass(frozen=True)
+class SitemapUrl:
+    url: str
+    lastmod: datetime | None
+
+
+@dataclass(frozen=True)
+class SitemapPage:
+    urls: tuple[SitemapUrl, ...]  # page URLs (urlset), include/exclude applied
+    sitemaps: tuple[str, ...]  # child sitemaps (sitemapindex)
+
+
+def html_to_text(html: str) -> str:
+    """Plain text of an HTML fragment, one line per block."""
+    if not html or not html.strip():
+        return ""
+    if "<" not in html:
+        return clean_text(html)
+    try:
+        root = lxml.html.fragment_fromstring(html, create_parent="div")
+    except (lxml.etree.ParserError, ValueError):
+        return clean_text(html)
+    for element in root.iter():
+        if isinstance(element.tag, str) and element.tag.lower() in _BLOCK_TAGS:
+            element.tail = "\n" + (element.tail or "")
+    return clean_text(root.text_content())
+
+
+def refuse_entities(body: bytes) -> Failure | None:
+    """Failure(unsafe_xml) when the document declares entities, before any XML parser sees it."""
+    if _ENTITY_DECLARATION.search(body[:1_000_000]):
+        return Failure("unsafe_xml", "the document declares XML entities")
+    return None
+
+
+def parse_feed(result: FetchResult, source: Source) -> ParsedFeed | Failure:
+    """The items of a fetched feed, links made absolute against the feed URL."""
+    body = result.body
+    unsafe = refuse_entities(body)
+    if unsafe:
+        return unsafe
+    if _looks_like_json(body, result.content_type):
+        return _parse_json_feed(result)
+    if _HTML_START.match(body[:2048]):
+        return Failure("not_a_feed", f"HTML page at {result.final_url}")
+    text = result.text or body.decode("utf-8", errors="replace")
+    xml = _XML_ENCODING.sub(r"\1", text, count=1).encode("utf-8")  # already decoded: say UTF-8
+    parsed = feedparser.parse(io.BytesIO(xml), response_headers={
+        "content-type": "application/xml; charset=utf-8", "content-location": result.final_url})
+    if not parsed.get("version") and not parsed.entries:
+        detail = str(parsed.get("bozo_exception", "no feed element"))
+        return Failure("not_a_feed", detail[:300])
+    items = tuple(i for i in (_feed_item(e, result.final_url) for e in parsed.entries) if i is not None)
+    defect = str(parsed.get("bozo_exception", "")) if parsed.get("bozo") else ""
+    if defect:
+        logger.info("feed %s recovered from a defect: %s", source.id, defect[:200])
+    return ParsedFeed(title=clean_text(parsed.feed.get("title", "")), items=items, defect=defect[:300])
+
+
+def _feed_item(entry: dict, base_url: str) -> FeedItem | None:
+    link = entry.get("link") or _alternate_link(entry)
+    guid = entry.get("id") or None
+    if not link and guid and guid.startswith(("http://", "https://")):
+        link = guid
+    if not link:
+        return None
+    content_html = "".join(c.get("value", "") for c in entry.get("content", [])[:1])
+    summary_html = entry.get("summary", "")
+    content = html_to_text(content_html)
+    summary = html_to_text(summary_html)
+    if content and content == summary:
+        summary = content[:500]
+    return FeedItem(
+        url=urljoin(base_url, link.strip()),
+        title=html_to_text(entry.get("title", "")),
+        published_at=_entry_date(entry),
+        summary=summary,
+        content=content if content_html else "",
+        guid=guid,
+        image_url=_entry_image(entry, content_html or summary_html, base_url),
+    )
+
+
+def _alternate_link(entry: dict) -> str | None:
+    for link in entry.get("links", []):
+        if link.get("rel", "alternate") == "alternate" and link.get("href"):
+            return link["href"]
+    return None
+
+
+def _entry_date(entry: dict) -> datetime | None:
+    for key in ("published", "updated", "created"):
+        parsed = entry.get(f"{key}_parsed")
+        if parsed:
+            return datetime(*parsed[:6], tzinfo=UTC)
+        found = parse_date_value(entry.get(key))
+        if found:
+            return found
+    return None
+
+
+def _entry_image(entry: dict, html: str, base_url: str) -> str | None:
+    for media in entry.get("media_thumbnail", []) + entry.get("media_content", []):
+        if media.get("url") and (media.get("medium", "image") == "image" or media.get("type", "").startswith("image/")):
+            return urljoin(base_url, media["url"])
+    for enclosure in entry.get("enclosures", []):
+        if enclosure.get("type", "").startswith("image/") and enclosure.get("href"):
+            return urljoin(base_url, enclosure["href"])
+    match = re.search(r"<img[^>]+src\s*=\s*[\"']([^\"']+)", html or "")
+    return urljoin(base_url, match.group(1)) if match else None
+
+
+def _looks_like_json(body: bytes, content_type: str) -> bool:
+    return "json" in content_type.lower() or body.lstrip()[:1] == b"{"
+
+
+def _parse_json_feed(result: FetchResult) -> ParsedFeed | Failure:
+    try:
+        document = json.loads(result.text or result.body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        return Failure("bad_json", str(exc)[:300])
+    if not isinstance(document, dict) or "jsonfeed.org" not in str(document.get("version", "")):
+        return Failure("not_a_feed", "JSON without a JSON Feed version")
+    items = []
+    for entry in document.get("items") or []:
+        if not isinstance(entry, dict):
+            continue
+        link = entry.get("url") or entry.get("external_url") or entry.get("id")
+        if not isinstance(link, str) or not link.strip():
+            continue
+        content = html_to_text(entry.get("content_html") or "") or clean_text(entry.get("content_text") or "")
+        items.append(FeedItem(
+            url=urljoin(result.final_url, link.strip()),
+            title=clean_text(str(entry.get("title") or "")),
+            published_at=parse_date_value(entry.get("date_published") or entry.get("date_modified")),
+            summary=clean_text(str(entry.get("summary") or "")) or content[:500],
+            content=content,
+            guid=str(entry.get("id")) if entry.get("id") is not None else None,
+            image_url=urljoin(result.final_url, entry["image"]) if isinstance(entry.get("image"), str) else None,
+        ))
+    return ParsedFeed(title=clean_text(str(document.get("title") or "")), items=tuple(items))
+
+
+def parse_sitemap(result: FetchResult, source: Source) -> SitemapPage | Failure:
+    """Page URLs of a sitemap (filtered by the source's include/exclude) or the children of an index."""
+    body = result.body
+    if body[:2] == b"\x1f\x8b":
+        try:
+            body = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(body, MAX_SITEMAP_BYTES + 1)
+        except (zlib.error, gzip.BadGzipFile) as exc:
+            return Failure("not_a_sitemap", f"corrupt gzip: {exc}")
+        if len(body) > MAX_SITEMAP_BYTES:
+            return Failure("too_large", "sitemap beyond 50 MB uncompressed")
+    unsafe = refuse_entities(body)
+    if unsafe:
+        return unsafe
+    parser = lxml.etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, recover=True)
+    try:
+        root = lxml.etree.fromstring(body, parser=parser)
+    except lxml.etree.XMLSyntaxError as exc:
+        return Failure("not_a_sitemap", str(exc)[:300])
+    if root is None or not isinstance(root.tag, str):
+        return Failure("not_a_sitemap", "empty document")
+    kind = lxml.etree.QName(root).localname
+    if kind == "sitemapindex":
+        locs = [_child_text(node, "loc") for node in root if _local(node) == "sitemap"]
+        return SitemapPage(urls=(), sitemaps=tuple(urljoin(result.final_url, loc) for loc in locs if loc))
+    if kind != "urlset":
+        return Failure("not_a_sitemap", f"root element <{kind}>")
+    urls = []
+    for node in root:
+        if _local(node) != "url":
+            continue
+        loc = _child_text(node, "loc")
+        if loc and url_selected(urljoin(result.final_url, loc), source):
+            urls.append(SitemapUrl(urljoin(result.final_url, loc), parse_date_value(_child_text(node, "lastmod"))))
+    return SitemapPage(urls=tuple(urls), sitemaps=())
+
+
+def _local(node: lxml.etree._Element) -> str:
+    return lxml.etree.QName(node).localname if isinstance(node.tag, str) else ""
+
+
+def _child_text(node: lxml.etree._Element, name: str) -> str:
+    for child in node:
+        if _local(child) == name:
+            return (child.text or "").strip()
+    return ""

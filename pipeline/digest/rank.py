@@ -1,0 +1,238 @@
+"""Mediation-worthiness: how much a story deserves a public write-up, with its reasons in French.
+
+The score is a plain sum of explainable signals, each with a weight from `WorthinessWeights`
+(one place to read and tune them). Cues are looked for in the title, summary and the start of the
+text, folded to lower-case words without accents (see normalize.fold_for_matching).
+
+    score = per_extra_source * min(sources - 1, max_extra_sources)
+          + confidence * category confidence
+          + freshness * (1 when fresh, decaying linearly to 0)
+          + result + major_journal + prize + public_event + upcoming_event + thesis_defence
+          + student_initiative + contact + image          (each 0 or its weight)
+          + job_posting + administrative                  (penalties, negative weights)
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pipeline.digest.events import events_between, extract_event_dates
+from pipeline.models import Candidate, Item
+from pipeline.normalize import fold_for_matching
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WorthinessWeights:
+    """Every weight of the score. Positive signals add, routine notices subtract."""
+
+    per_extra_source: float = 1.5  # each source beyond the first that carried the story...
+    max_extra_sources: int = 3  # ...counted up to this many
+    confidence: float = 1.0  # times the classifier's confidence in the category
+    freshness: float = 1.5  # full when published within fresh_days, 0 after stale_days
+    fresh_days: float = 3.0
+    stale_days: float = 21.0
+    result: float = 2.5  # a result, a discovery, a publication
+    major_journal: float = 1.5  # published in a journal the public has heard of
+    prize: float = 3.0  # prize, award, medal, ERC grant, IUF
+    public_event: float = 2.5  # event open to the public (Fête de la science, exposition...)
+    upcoming_event: float = 1.0  # a date within the next `upcoming_days` (not for routine notices)
+    upcoming_days: int = 42
+    thesis_defence: float = 1.0  # soutenance de thèse / HDR
+    student_initiative: float = 2.0  # association, student project, competition
+    contact: float = 0.5  # an e-mail address or a phone number to reach someone
+    image: float = 0.5  # the item has an image
+    job_posting: float = -4.0  # offre de poste, recrutement, CDD...
+    administrative: float = -4.0  # fermeture, maintenance, calendrier administratif, élections
+    text_chars: int = 4000  # how much of the text is searched for cues
+    lead_chars: int = 300  # what the story is about: prize, result and job cues count only in title + lead
+
+
+DEFAULT_WEIGHTS = WorthinessWeights()
+
+
+@dataclass(frozen=True)
+class Worthiness:
+    """The score, its reasons (short French phrases, strongest first) and each signal's points."""
+
+    score: float
+    reasons: tuple[str, ...]
+    contributions: tuple[tuple[str, float], ...] = ()
+
+
+def _cues(*phrases: str) -> re.Pattern[str]:
+    return re.compile(r"\b(?:" + "|".join(phrases) + r")\b")
+
+
+# Patterns over folded text: lower case, no accents, punctuation replaced by spaces.
+RESULT_CUES = _cues(
+    r"decouvertes?", r"ont decouvert", r"decouvrent", r"mis(?:e|es)? en evidence", r"resultats? (?:publie|obtenu|parus?)\w*",
+    r"publie\w* dans", r"parai\w* dans", r"vient de publier", r"premiere mondiale",
+    r"pour la premiere fois", r"avancee\w*", r"percee\w*", r"nouvelle (?:espece|molecule|methode|particule)",
+    r"observ\w+ pour la premiere fois", r"etude publiee", r"article publie",
+)
+PRIZE_CUES = _cues(
+    r"prix(?! (?:d entree|libre|reduits?|de vente|du billet|coutant|unitaire|public|d achat))",
+    r"laureat\w*", r"medaille\w*", r"erc", r"starting grant", r"consolidator grant", r"advanced grant",
+    r"recompens\w+", r"distinctions?", r"institut universitaire de france",
+    r"membre (?:junior |senior )?de l iuf", r"academie des sciences", r"prime[s]? d excellence",
+)
+PUBLIC_EVENT_CUES = _cues(
+    r"conferences? grand public", r"grand public", r"fete de la science", r"portes? ouvertes?",
+    r"expositions?(?! a | aux | au )", r"pint of science", r"ateliers? scolaires?", r"nuit europeenne des chercheurs",
+    r"nuit des chercheurs", r"bar des sciences", r"cafe\w* des sciences", r"village des sciences",
+    r"entree libre", r"ouvert\w* a tous(?! les (?:membres|personnels|agents|doctorants|chercheurs|etudiants|[lm][1-3]\b))",
+    r"tout public", r"visites? guidees?", r"ma these en 180 secondes",
+    r"semaine du cerveau", r"science ouverte au public",
+)
+THESIS_CUES = _cues(r"soutenance\w*", r"soutiendra sa these", r"soutiendra son hdr", r"these soutenue")
+STUDENT_CUES = _cues(
+    r"associations? etudiantes?", r"bde", r"bureau des etudiants", r"projets? etudiants?",
+    r"initiatives? etudiantes?", r"etudiant\w* (?:organis\w+|lanc\w+|cre\w+)", r"hackathon\w*",
+    r"junior entreprise", r"club\w* (?:etudiant|d astronomie|de robotique|de sciences)", r"concours etudiant\w*",
+    r"equipe etudiante", r"igem", r"cordee\w* de la reussite",
+)
+JOB_CUES = _cues(
+    r"offres? de (?:poste|postes|emploi|these|stage|post ?doc\w*)", r"recrutement\w*", r"recrute\w*",
+    r"fiche de poste", r"poste\w* (?:a pourvoir|d ingenieur|de maitre de conferences|ater)",
+    r"cdd", r"campagne d emploi", r"candidatures? (?:avant|jusqu)", r"post ?doctoral position",
+    r"job offer", r"we are hiring", r"phd position",
+)
+ADMIN_CUES = _cues(
+    r"fermetures?", r"maintenance", r"calendrier administratif", r"scrutin", r"vote electronique",
+    r"elections? (?:des representants|des membres|au conseil|aux conseils|du conseil|professionnelles|etudiantes)",
+    r"coupures? (?:de courant|d eau|reseau|electrique)", r"en travaux", r"travaux de (?:renovation|voirie|desamiantage)",
+    r"intervention technique",
+    r"inscriptions? administratives?", r"conseil d administration", r"conseil de laboratoire",
+    r"note de service", r"interruption de service", r"indisponib\w+", r"proces verbal",
+)
+# Journals searched in the raw text, case-sensitive, so "la nature" or "les sciences" do not count.
+MAJOR_JOURNALS = re.compile(
+    r"\b(Nature(?: [A-Z][a-z]+){0,2}|Science(?: Advances)?(?= \(| du | le | la |[,.;)]|$)|Cell|PNAS"
+    r"|Proceedings of the National Academy of Sciences|Physical Review Letters|The Lancet|Lancet"
+    r"|New England Journal of Medicine|JACS|Journal of the American Chemical Society|Angewandte Chemie"
+    r"|Astrophysical Journal|Astronomy (?:&|and) Astrophysics|Geophysical Research Letters"
+    r"|Nano Letters|eLife|PLOS Biology)\b"
+)
+_JOURNAL_CONTEXT = re.compile(r"(?:revue|journal|dans|in)\s+(?:la revue\s+|le journal\s+)?$", re.IGNORECASE)
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+PHONE = re.compile(r"(?<!\d)(?:\+33\s?|0)[1-9](?:[\s.-]?\d{2}){4}(?!\d)")
+
+# (signal, weight field, pattern, French reason)
+CUE_SIGNALS: tuple[tuple[str, str, re.Pattern[str], str], ...] = (
+    ("prize", "prize", PRIZE_CUES, "prix ou distinction"),
+    ("result", "result", RESULT_CUES, "résultat ou découverte"),
+    ("public_event", "public_event", PUBLIC_EVENT_CUES, "événement ouvert au public"),
+    ("student_initiative", "student_initiative", STUDENT_CUES, "initiative étudiante"),
+    ("thesis_defence", "thesis_defence", THESIS_CUES, "soutenance de thèse"),
+    ("job_posting", "job_posting", JOB_CUES, "annonce de recrutement (routine)"),
+    ("administrative", "administrative", ADMIN_CUES, "information administrative (routine)"),
+)
+# Equal points: what the story is about comes before how widely it was carried.
+REASON_ORDER = (
+    "prize", "result", "major_journal", "public_event", "student_initiative", "thesis_defence",
+    "job_posting", "administrative", "coverage", "upcoming_event", "contact", "image", "freshness",
+)
+ROUTINE_SIGNALS = frozenset({"job_posting", "administrative"})
+# A speaker "récent lauréat de la médaille de bronze" does not make a public talk a prize story.
+# Nor does "ce financement va nous permettre de recruter" make an ERC grant a job posting.
+LEAD_SIGNALS = frozenset({"prize", "result", "job_posting"})
+
+
+def score_candidate(c: Candidate, now: datetime, weights: WorthinessWeights = DEFAULT_WEIGHTS) -> Worthiness:
+    """The full score of a candidate at time `now`: static signals plus freshness and upcoming dates."""
+    parts = list(score_parts_static(c.item, c.cluster_sources, c.confidence, weights))
+    routine = any(name in ROUTINE_SIGNALS for name, _, _ in parts)
+    parts.extend(_time_parts(c, now, weights, routine))
+    return _combine(parts)
+
+
+def score_item_static(
+    item: Item, cluster_sources: tuple[str, ...], confidence: float, weights: WorthinessWeights = DEFAULT_WEIGHTS
+) -> Worthiness:
+    """The part of the score that does not depend on the current time (can be stored once)."""
+    return _combine(score_parts_static(item, cluster_sources, confidence, weights))
+
+
+def score_parts_static(
+    item: Item, cluster_sources: tuple[str, ...], confidence: float, weights: WorthinessWeights
+) -> list[tuple[str, float, str | None]]:
+    """(signal, points, French reason or None) for every static signal that fired."""
+    parts: list[tuple[str, float, str | None]] = []
+    extra = min(max(len(set(cluster_sources)) - 1, 0), weights.max_extra_sources)
+    if extra:
+        parts.append(("coverage", extra * weights.per_extra_source, f"relayé par {len(set(cluster_sources))} sources"))
+    parts.append(("confidence", weights.confidence * max(0.0, min(confidence, 1.0)), None))
+    raw = _cue_text(item, weights.text_chars)
+    folded = fold_for_matching(raw)
+    lead = fold_for_matching(_lead_text(item, weights.lead_chars))
+    for signal, field_name, pattern, reason in CUE_SIGNALS:
+        if pattern.search(lead if signal in LEAD_SIGNALS else folded):
+            parts.append((signal, getattr(weights, field_name), reason))
+    journal = find_major_journal(raw)
+    if journal:
+        parts.append(("major_journal", weights.major_journal, f"publication dans {journal}"))
+    if EMAIL.search(raw) or PHONE.search(raw):
+        parts.append(("contact", weights.contact, "contact indiqué"))
+    if item.image_url:
+        parts.append(("image", weights.image, "image disponible"))
+    return parts
+
+
+def find_major_journal(text: str) -> str | None:
+    """The name of a well-known journal cited as a place of publication, if any."""
+    for match in MAJOR_JOURNALS.finditer(text):
+        name = match[1]
+        if name.startswith(("Nature", "Science")) and not _JOURNAL_CONTEXT.search(text[max(0, match.start() - 30):match.start()]):
+            continue
+        return name
+    return None
+
+
+def reason_line(w: Worthiness) -> str:
+    """One French line: "Prix ou distinction ; relayé par 3 sources"."""
+    if not w.reasons:
+        return "Aucun signal particulier"
+    line = " ; ".join(w.reasons)
+    return line[0].upper() + line[1:]
+
+
+def _time_parts(c: Candidate, now: datetime, weights: WorthinessWeights, routine: bool) -> list[tuple[str, float, str | None]]:
+    parts: list[tuple[str, float, str | None]] = []
+    published = c.item.published_at or c.first_seen_at
+    age_days = max((now - published).total_seconds() / 86400, 0.0)
+    span = max(weights.stale_days - weights.fresh_days, 1e-9)
+    factor = 1.0 if age_days <= weights.fresh_days else max(0.0, 1 - (age_days - weights.fresh_days) / span)
+    stale_reason = f"moins récent ({int(age_days)} jours)" if factor == 0.0 else None
+    parts.append(("freshness", weights.freshness * factor, stale_reason))
+    if routine:  # the dates of a closure or an application deadline are not events
+        return parts
+    reference = c.item.published_at or c.first_seen_at
+    horizon = now + timedelta(days=weights.upcoming_days)
+    dates = extract_event_dates(_cue_text(c.item, weights.text_chars), reference)
+    if events_between(dates, now, horizon):
+        parts.append(("upcoming_event", weights.upcoming_event, "date à venir"))
+    return parts
+
+
+def _combine(parts: list[tuple[str, float, str | None]]) -> Worthiness:
+    score = round(sum(points for _, points, _ in parts), 4)
+    with_reason = sorted((p for p in parts if p[2] and (p[1] or p[0] == "freshness")), key=lambda p: (-abs(p[1]), _priority(p[0])))
+    reasons = tuple(reason for _, _, reason in with_reason if reason)
+    return Worthiness(score, reasons, tuple((name, round(points, 4)) for name, points, _ in parts))
+
+
+def _priority(signal: str) -> int:
+    return REASON_ORDER.index(signal) if signal in REASON_ORDER else len(REASON_ORDER)
+
+
+def _lead_text(item: Item, limit: int) -> str:
+    return "\n".join((item.title or "", (item.summary or item.text or "")[:limit]))
+
+
+def _cue_text(item: Item, limit: int) -> str:
+    return "\n".join((item.title or "", item.summary or "", (item.text or "")[:limit]))

@@ -1,0 +1,96 @@
+"""extract_item on fixture pages and small hand-written pages: title, date, text, language, image."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from pipeline.dates import find_date_in_text, parse_date_value
+from pipeline.crawl.extract import extract_item
+from pipeline.crawl.fetch import decode_text
+from pipeline.models import FetchResult, Item, Source
+from pipeline.normalize import content_hash, item_id
+from pipeline.crawl.parse import Failure
+
+SITES = Path(__file__).resolve().parent / "fixtures" / "sites"
+BASE = "http://127.0.0.1:8000"
+SOURCE = Source("test", "Test", "html", BASE + "/")
+PARAGRAPH = ("Les chercheurs du laboratoire ont observé pour la première fois la croissance de cristaux de glace "
+             "dans des nuages artificiels produits en chambre climatique, une expérience menée pendant deux ans. ")
+
+
+def page(body: bytes, url: str = BASE + "/actualites/x/", ctype: str = "text/html") -> FetchResult:
+    return FetchResult(url=url, final_url=url, status=200, body=body, content_type=ctype, text=decode_text(body, ctype))
+
+
+def site_page(site: str, path: str) -> FetchResult:
+    body = (SITES / site / path).read_bytes().replace(f"__SITE:{site}__".encode(), BASE.encode())
+    return page(body, BASE + "/" + path.removesuffix("index.html"))
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("Publié le 03/02/2025 par admin", datetime(2025, 2, 3, tzinfo=UTC)),
+    ("Mis en ligne le 14 octobre 2010", datetime(2010, 10, 14, tzinfo=UTC)),
+    ("le 1er févr. 2025 à 10 h", datetime(2025, 2, 1, tzinfo=UTC)),
+    ("Séminaire du 7 août 2024", datetime(2024, 8, 7, tzinfo=UTC)),
+    ("10.02.2025", datetime(2025, 2, 10, tzinfo=UTC)),
+    ("© 1789 tous droits réservés", None),
+])
+def test_french_dates_in_text(text, expected):
+    assert find_date_in_text(text) == expected
+
+
+def test_machine_dates_are_utc():
+    assert parse_date_value("2025-02-03T10:30:00+01:00") == datetime(2025, 2, 3, 9, 30, tzinfo=UTC)
+    assert parse_date_value("Mon, 03 Feb 2025 10:30:00 GMT") == datetime(2025, 2, 3, 10, 30, tzinfo=UTC)
+    assert parse_date_value("2025-02-03") == datetime(2025, 2, 3, tzinfo=UTC)
+
+
+def test_wordpress_page():
+    item = extract_item(site_page("wp-labo", "2025/02/03/nanofils-silicium-record/index.html"), SOURCE)
+    assert isinstance(item, Item)
+    assert item.title == "Des nanofils de silicium qui battent un record de conductivité"
+    assert item.published_at == datetime(2025, 2, 3, 9, 30, tzinfo=UTC)
+    assert "cryostat" in item.text and "Bravo à toute" not in item.text and "Articles récents" not in item.text
+    assert item.lang == "fr"
+    assert item.image_url == BASE + "/wp-content/uploads/nanofils-silicium-record.jpg"
+    assert item.item_id == item_id(item.url) and item.content_hash == content_hash(item.title, item.text)
+
+
+def test_drupal_page_date_from_publie_le():
+    item = extract_item(site_page("drupal-ufr", "node/12/index.html"), SOURCE)
+    assert item.title == "Nouveau master en science des données environnementales"
+    assert item.published_at.date().isoformat() == "2025-02-03"
+    assert "Mots-clés" not in item.text and "Liens utiles" not in item.text
+
+
+def test_latin1_table_page():
+    item = extract_item(site_page("latin1-iut", "actus/projet-tutore-domotique.latin1.html"), SOURCE)
+    assert item.title == "Projet tutoré : une maison connectée économe en énergie"
+    assert item.published_at == datetime(2010, 10, 14, tzinfo=UTC)
+    assert "économies d'énergie" in item.text
+
+
+def test_json_ld_date_and_hint_wins():
+    result = site_page("listing-labo", "actualites/seisme-capteurs-fibre.html")
+    item = extract_item(result, SOURCE)
+    assert item.published_at == datetime(2025, 2, 10, 13, 0, tzinfo=UTC)
+    hinted = extract_item(result, SOURCE, {"title": "Titre du flux", "published_at": datetime(2025, 2, 11, tzinfo=UTC),
+                                           "guid": "urn:x"})
+    assert hinted.title == "Titre du flux" and hinted.published_at == datetime(2025, 2, 11, tzinfo=UTC)
+    assert hinted.guid == "urn:x"
+
+
+def test_url_is_cleaned_of_tracking():
+    html = f"<html lang='fr'><head><title>Un titre</title></head><body><article><h1>Un titre</h1><p>{PARAGRAPH * 3}</p></article></body></html>"
+    item = extract_item(page(html.encode(), BASE + "/a/?utm_source=rss&id=3#haut"), SOURCE)
+    assert item.url == BASE + "/a/?id=3"
+
+
+def test_expected_failures_are_values():
+    failed = FetchResult(url=BASE, final_url=BASE, status=404, error_code="http_404")
+    assert extract_item(failed, SOURCE) == Failure("http_404", "")
+    assert extract_item(page(b"\x89PNG\r\n\x1a\n", ctype="image/png"), SOURCE).code == "not_html"
+    assert extract_item(page(b"<html><body><nav>menu</nav></body></html>"), SOURCE).code == "no_text"
