@@ -43,7 +43,7 @@ def parse_date_value(value: str | None) -> datetime | None:
     if iso:
         return _from_iso(value, iso)
     try:
-        return _plausible(parsedate_to_datetime(value))
+        return plausible_date(parsedate_to_datetime(value))
     except (TypeError, ValueError, IndexError):
         return find_date_in_text(value)
 
@@ -84,17 +84,21 @@ def _from_iso(value: str, match: re.Match[str]) -> datetime | None:
         return _build(match.group(1), match.group(2), match.group(3))
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return _plausible(parsed)
+    return plausible_date(parsed)
 
 
 def _build(year: str | int, month: str | int, day: str | int) -> datetime | None:
     try:
-        return _plausible(datetime(int(year), int(month), int(day), tzinfo=UTC))
+        return plausible_date(datetime(int(year), int(month), int(day), tzinfo=UTC))
     except ValueError:
         return None
 
 
-def _plausible(value: datetime) -> datetime | None:
+def plausible_date(value: datetime) -> datetime | None:
+    """`value` in UTC if it can be a publication date (1990 to next year), else None.
+
+    Every date that enters from the web (feed fields, page metadata, visible text) goes through
+    here: year 1, epoch zeros and year 9999 are no dates."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     value = value.astimezone(UTC)
