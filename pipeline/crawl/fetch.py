@@ -277,7 +277,7 @@ class Fetcher:
         if refusal or not (obey_robots and self.settings.obey_robots):
             return refusal
         parts = urlsplit(url)
-        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        path = httpx.URL(url).raw_path.decode("ascii")  # percent-encoded as sent, as robots rules compare
         if not self.robots_for(url, trusted).allows(path, self.settings.user_agent):
             return "robots_disallowed", f"robots.txt of {parts.netloc} disallows {path}"
         return None
