@@ -29,7 +29,7 @@ import feedparser
 import lxml.etree
 import lxml.html
 
-from pipeline.dates import parse_date_value
+from pipeline.dates import parse_date_value, plausible_date
 from pipeline.crawl.listing import ItemLink, ListingPage, find_item_links, url_selected  # noqa: F401 - re-exported
 from pipeline.models import FetchResult, Source
 from pipeline.normalize import clean_text
@@ -160,14 +160,20 @@ def _alternate_link(entry: dict) -> str | None:
 
 
 def _entry_date(entry: dict) -> datetime | None:
+    """The entry's first plausible date: a feed dating its entries 0001-01-01 or 9999 gives none."""
     for key in ("published", "updated", "created"):
-        parsed = entry.get(f"{key}_parsed")
-        if parsed:
-            return datetime(*parsed[:6], tzinfo=UTC)
-        found = parse_date_value(entry.get(key))
+        parsed = dict.get(entry, f"{key}_parsed")  # plain lookup: no feedparser fallback between keys
+        found = _struct_date(parsed) if parsed else parse_date_value(dict.get(entry, key))
         if found:
             return found
     return None
+
+
+def _struct_date(parsed: tuple) -> datetime | None:
+    try:
+        return plausible_date(datetime(*parsed[:6], tzinfo=UTC))
+    except (TypeError, ValueError):
+        return None
 
 
 def _entry_image(entry: dict, html: str, base_url: str) -> str | None:
