@@ -407,6 +407,26 @@ def load_source_health(conn: duckdb.DuckDBPyConnection, now: datetime) -> list[S
     return [SourceHealth(*r) for r in rows]
 
 
+def run_report(conn: duckdb.DuckDBPyConnection, run_id: str | None = None) -> list[dict[str, Any]]:
+    """One row per source crawled by a run (default: the last nightly run), with its new items."""
+    if run_id is None:
+        found = conn.execute("SELECT run_id FROM runs WHERE kind = 'nightly' ORDER BY started_at DESC LIMIT 1").fetchone()
+        if found is None:
+            return []
+        run_id = found[0]
+    cursor = conn.execute(
+        """SELECT f.source_id, f.status, f.error_code, coalesce(f.listing_pages, 0) AS listing_pages,
+                  coalesce(f.item_pages, 0) AS item_pages, f.page_errors,
+                  (SELECT count(*) FROM items i WHERE i.source_id = f.source_id AND i.first_seen_at = f.started_at)
+                      AS new_items,
+                  f.duration_s, f.backfill_done, f.backfill_total
+           FROM fetch_log f WHERE f.run_id = ? ORDER BY f.source_id""",
+        [run_id],
+    )
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
 def items_of_clusters(conn: duckdb.DuckDBPyConnection, cluster_ids: Sequence[str]) -> dict[str, list[Item]]:
     """Every stored item of the given clusters, grouped by cluster."""
     if not cluster_ids:
