@@ -188,8 +188,17 @@ def _meta(tree: lxml.html.HtmlElement, name: str) -> str | None:
             return clean_text(node.get("content"))
     if lowered == "datepublished":
         for node in tree.xpath("//*[@itemprop='datePublished']"):
-            return node.get("datetime") or node.get("content") or node.text_content()
+            if not _in_comment(node):  # a reader's comment has its own date, not the page's
+                return node.get("datetime") or node.get("content") or node.text_content()
     return None
+
+
+def _in_comment(node: lxml.html.HtmlElement) -> bool:
+    for ancestor in node.iterancestors():
+        marks = " ".join(ancestor.get(a) or "" for a in ("class", "id", "itemtype", "itemprop")).lower()
+        if "comment" in marks:
+            return True
+    return False
 
 
 def _json_ld_date(tree: lxml.html.HtmlElement) -> datetime | None:
@@ -217,7 +226,7 @@ def _walk_json(document: Any):
 
 def _time_element_date(tree: lxml.html.HtmlElement) -> datetime | None:
     nodes = tree.xpath("//article//time|//main//time") or tree.xpath("//time")
-    for node in nodes[:3]:
+    for node in [n for n in nodes if not _in_comment(n)][:3]:
         found = parse_date_value(node.get("datetime")) or find_date_in_text(node.text_content())
         if found:
             return found
@@ -230,6 +239,8 @@ def _labelled_date(tree: lxml.html.HtmlElement) -> datetime | None:
     if body is None:
         return None
     for node in body.xpath(".//*[contains(@class,'date') or contains(@class,'meta') or contains(@class,'submitted')]"):
+        if _in_comment(node) or "comment" in (node.get("class") or "").lower():
+            continue
         found = find_date_in_text(clean_text(node.text_content())[:200])
         if found:
             return found

@@ -104,3 +104,11 @@ def test_expected_failures_are_values():
     assert extract_item(failed, SOURCE) == Failure("http_404", "")
     assert extract_item(page(b"\x89PNG\r\n\x1a\n", ctype="image/png"), SOURCE).code == "not_html"
     assert extract_item(page(b"<html><body><nav>menu</nav></body></html>"), SOURCE).code == "no_text"
+
+
+def test_a_comment_date_is_not_the_page_date():
+    html = (f"<html lang='fr'><body><article><h1>Un titre</h1>\n<p>Publié le 3 mars 2024</p>\n<p>{PARAGRAPH * 3}</p>"
+            "</article>\n<section class='comments'><p class='comment__date'><time datetime='2024-06-10T10:00:00Z' "
+            "itemprop='datePublished'>10/06/2024</time></p></section></body></html>")
+    item = extract_item(page(html.encode(), BASE + "/a/"), SOURCE)
+    assert item.published_at.date().isoformat() == "2024-03-03"
