@@ -76,8 +76,11 @@ def rerun(port_offset: int, work: Path) -> dict:
 def _timed_run(sources: Path, db: Path, work: Path, env: dict) -> dict:
     veille = ROOT / ".venv" / "bin" / "veille"
     started = time.monotonic()
-    subprocess.run([str(veille if veille.exists() else "veille"), "run", "--sources", str(sources), "--db", str(db),
-                    "--initiatives", str(work / "none.yaml")], check=True, env=env, cwd=work, capture_output=True)
+    done = subprocess.run([str(veille if veille.exists() else "veille"), "run", "--sources", str(sources), "--db",
+                           str(db), "--initiatives", str(work / "none.yaml")], env=env, cwd=work, capture_output=True,
+                          text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"veille run failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
     wall = time.monotonic() - started
     import duckdb  # a dependency of the project; only this script and the store read DuckDB files
 
