@@ -152,3 +152,14 @@ def test_atom_entry_dated_year_one_falls_back_to_its_updated_date():
             '<published>0001-01-01T00:00:00Z</published><updated>2024-03-12T10:00:00Z</updated></entry></feed>')
     feed = parse_feed(fetched(body.encode(), ctype="application/atom+xml"), SOURCE)
     assert feed.items[0].published_at == datetime(2024, 3, 12, 10, 0, tzinfo=UTC)
+
+
+def test_a_footer_linking_back_to_the_entry_is_not_part_of_its_content():
+    body = (f'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>Blog</title>'
+            f'<entry><title>Réunion</title><link href="{BASE}/reunion/"/><id>{BASE}/reunion/</id>'
+            '<updated>2024-03-12T10:00:00Z</updated><content type="html">'
+            '&lt;p&gt;Le club présente ses activités à l’amphi. Voir &lt;a href="/robots/"&gt;nos robots&lt;/a&gt;.&lt;/p&gt;'
+            f'&lt;p&gt;&lt;a href="{BASE}/reunion"&gt;Réunion&lt;/a&gt; was originally published by the club '
+            f'at &lt;a href="{BASE}"&gt;Club&lt;/a&gt; on March 12, 2024.&lt;/p&gt;</content></entry></feed>')
+    feed = parse_feed(fetched(body.encode(), ctype="application/atom+xml"), SOURCE)
+    assert feed.items[0].content == "Le club présente ses activités à l’amphi. Voir nos robots."
