@@ -66,6 +66,7 @@ class _Run:
     known: set[str] = field(default_factory=set)  # canonical URLs of state.known_urls
     reached: set[str] = field(default_factory=set)  # canonical URLs of every item page the source reaches
     left_for_later: int = 0  # new item pages not fetched for lack of time or page budget
+    listing_left: bool = False  # listing pages not read for lack of time or page budget
     page_budget: int = 0
     http_status: int | None = None  # of the source's own URL (feed, first listing page, sitemap)
 
@@ -134,7 +135,7 @@ def crawl_source(source: Source, fetcher: Fetcher, state: SourceState, now: date
     crawl = {"feed": _crawl_feed, "html": _crawl_html, "sitemap": _crawl_sitemap}[source.kind]
     failure = crawl(run)
     status, code, detail = _status(failure)
-    pending = run.left_for_later > 0 and status != "error"
+    pending = (run.left_for_later > 0 or run.listing_left) and status != "error"
     outcome = SourceOutcome(
         source_id=source.id, started_at=now, status=status, error_code=code, error_detail=detail[:500],
         http_status=run.http_status, pages_fetched=run.pages_fetched, items_found=len(run.items),
@@ -228,6 +229,9 @@ def _crawl_html(run: _Run) -> FetchResult | Failure | None:
         if not new_links and not run.state.first_run:
             break
         url = listing.next_url
+        if url is not None and run.out_of_budget():
+            run.listing_left = True  # the next run reads the listing again and carries on
+            break
     return None
 
 

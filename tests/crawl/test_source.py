@@ -289,3 +289,14 @@ def test_discover_finds_feed_sitemap_and_listing(sites):
                      "html": bases["wp-labo"] + "/actualites/"}
     assert all(entry["category"] == "mixed" and re.fullmatch(r"[a-z0-9-]+", entry["id"]) for entry in found)
     assert [(e["kind"], e["url"]) for e in feedless] == [("html", bases["listing-labo"] + "/actualites/")]
+
+
+def test_a_listing_cut_short_is_a_backfill_in_progress_and_carries_on(sites):
+    _, bases = sites
+    source = Source("drupal-ufr", "UFR", "html", bases["drupal-ufr"] + "/actualites", max_new_items=3)
+    with Fetcher(SETTINGS) as fetcher:
+        first = crawl_source(source, fetcher, SourceState(), NOW)
+        second = crawl_source(replace(source, max_new_items=50), fetcher, SourceState(known_urls=known_after(first)), NOW)
+    assert (first.outcome.listing_pages, first.outcome.item_pages) == (1, 3)
+    assert first.outcome.backfill_total is not None and first.validators == ()
+    assert len(second.items) == 3 and second.outcome.backfill_total is None  # the six items, over two runs
