@@ -112,10 +112,20 @@ def _run(args: argparse.Namespace) -> int:
 
     load_config(args.sources)  # fail fast, before Prefect starts
     load_manual_initiatives(args.initiatives)
-    counts = flows.run_nightly_now(args.sources, database_path(args.db), args.initiatives)
+    counts = flows.run_nightly_now(args.sources, database_path(args.db), args.initiatives, show_progress=not args.verbose)
+    _print_run_summary(database_path(args.db))
     print(_counts_line(counts))
     print(f"analysts' snapshot: {database_path(args.db)}")
     return 0
+
+
+def _print_run_summary(db: Path) -> None:
+    from pipeline import store
+    from pipeline.progress import summary_table
+
+    with store.open_store(db) as conn:
+        rows = store.run_report(conn)
+    summary_table(rows)
 
 
 def _counts_line(counts: dict[str, int]) -> str:
@@ -167,6 +177,8 @@ def _sources(args: argparse.Namespace) -> int:
     for h in health:
         last_new = h.last_new_item_at.strftime("%Y-%m-%d") if h.last_new_item_at else "-"
         flag = "  (silent)" if h.silent else ""
+        if h.backfill_total is not None:
+            flag += f"  (backfill in progress: {h.backfill_done} of {h.backfill_total} pages)"
         print(f"{h.source_id:<28} {h.last_status or '-':<13} {h.last_error_code or '':<20} "
               f"{h.consecutive_failures:>5} {h.items_last_30_days:>5}  {last_new}{flag}")
     return 0

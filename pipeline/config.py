@@ -84,8 +84,9 @@ class SourceModel(_Strict):
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     full_text: Literal["auto", "always", "never"] = "auto"
-    max_pages: int = Field(5, ge=1, le=200)
-    max_new_items: int = Field(50, ge=1, le=5000)
+    max_pages: int = Field(Source.max_pages, ge=1, le=1000)
+    max_new_items: int = Field(Source.max_new_items, ge=1, le=100_000)
+    time_budget_s: float = Field(Source.time_budget_s, gt=0, le=86_400)
     enabled: bool = True
 
     @field_validator("id")

@@ -7,7 +7,7 @@ One task per source or per stage, never per item (a task run costs ~6 ms and the
 from __future__ import annotations
 
 import logging
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager, nullcontext
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
@@ -32,6 +32,7 @@ from pipeline.steps import outreach as map_steps
 from pipeline.steps import nightly
 from pipeline.config import load_config
 from pipeline.crawl.fetch import Fetcher
+from pipeline.progress import CrawlBoard
 
 NIGHTLY_CRON = "0 2 * * *"  # 02:00 Europe/Paris
 WEEKLY_CRON = "0 7 * * 1"  # Monday 07:00 Europe/Paris
@@ -57,9 +58,10 @@ def nightly_flow(
     sources_path: str = "sources.yaml",
     db_path: str = "outputs/veille.duckdb",
     initiatives_path: str = "initiatives.yaml",
+    show_progress: bool = False,
 ) -> dict[str, int]:
     """Crawl every source, store new items, cluster, tag, score, refresh the outreach map,
-    and publish the analysts' snapshot."""
+    and publish the analysts' snapshot. `show_progress`: each source's progress on stderr."""
     logger = get_run_logger()
     config = load_config(Path(sources_path))
     map_steps.load_manual_initiatives(Path(initiatives_path))  # invalid file: fail before crawling
@@ -67,8 +69,10 @@ def nightly_flow(
     now = datetime.now(timezone.utc)
     run_id, states = prepare_task(config, db, now)
     enabled = [s for s in config.sources if s.enabled]
-    with Fetcher(config.crawl) as fetcher:
-        futures = [crawl_task.submit(s, fetcher, states[s.id], now) for s in enabled]
+    with ExitStack() as stack:
+        fetcher = stack.enter_context(Fetcher(config.crawl))
+        listener = stack.enter_context(CrawlBoard()).listener if show_progress else None
+        futures = [crawl_task.submit(s, fetcher, states[s.id], now, listener) for s in enabled]
         results = [f.result() for f in futures]
     summary = record_task(db, run_id, results, now)
     cluster_task(db, summary.new_item_ids, config.dedupe_window_days, now, summary.updated_item_ids)
@@ -104,10 +108,12 @@ def weekly_flow(
     return send_digest_task(db, built, force)
 
 
-def run_nightly_now(sources_path: Path, db_path: Path, initiatives_path: Path = Path("initiatives.yaml")) -> dict[str, int]:
-    """`veille run`: the nightly flow, once, now (ephemeral Prefect unless a server is configured)."""
-    with quiet_prefect():
-        return _with_workers(sources_path)(str(sources_path), str(db_path), str(initiatives_path))
+def run_nightly_now(sources_path: Path, db_path: Path, initiatives_path: Path = Path("initiatives.yaml"),
+                    show_progress: bool = False) -> dict[str, int]:
+    """`veille run`: the nightly flow, once, now (ephemeral Prefect unless a server is configured).
+    With `show_progress`, each source's progress replaces Prefect's line per task."""
+    with quiet_prefect(), (_prefect_warnings_only() if show_progress else nullcontext()):
+        return _with_workers(sources_path)(str(sources_path), str(db_path), str(initiatives_path), show_progress)
 
 
 def _with_workers(sources_path: Path):
@@ -132,6 +138,20 @@ def quiet_prefect() -> Iterator[None]:
         }
     ):
         yield
+
+
+@contextmanager
+def _prefect_warnings_only() -> Iterator[None]:
+    """Prefect's console says only warnings and errors (no line per task run)."""
+    loggers = [logging.getLogger(name) for name in ("prefect", "prefect.flow_runs", "prefect.task_runs", "pipeline")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
 
 
 def build_deployments(sources_path: Path, db_path: Path, out_dir: Path, initiatives_path: Path) -> list:

@@ -14,6 +14,9 @@ from datetime import datetime
 from typing import Literal
 
 Category = Literal["research", "teaching", "student"]
+# where an item's publication date was read: the page's declared metadata, the feed entry, the page's
+# visible text or heuristics, the listing next to the link
+DATE_SOURCES = ("page", "feed", "page_text", "listing")
 DeclaredCategory = Literal["research", "teaching", "student", "mixed"]
 SourceKind = Literal["feed", "html", "sitemap"]
 
@@ -43,10 +46,12 @@ class Source:
     exclude: tuple[str, ...] = ()
     # feed sources: fetch each item page for its full text ("auto": when the feed has only a summary)
     full_text: Literal["auto", "always", "never"] = "auto"
-    # listing pages followed on the first run (backfill); later runs stop at known items
-    max_pages: int = 5
-    # item pages fetched per source per run, at most
-    max_new_items: int = 50
+    # listing pages followed while backfilling; later runs stop at the first page without new items
+    max_pages: int = 200
+    # item pages fetched per source per run, at most (a safety net: the time budget bounds a run)
+    max_new_items: int = 5000
+    # seconds one run may spend on this source; when spent, the backfill carries on next run
+    time_budget_s: float = 1800.0
     enabled: bool = True
 
 
@@ -117,6 +122,7 @@ class Item:
     image_url: str | None = None
     guid: str | None = None  # feed GUID / Atom id when present
     content_hash: str = ""  # hash of normalised title + text (see normalize.content_hash)
+    date_source: str | None = None  # where published_at comes from (see DATE_SOURCES)
 
 
 @dataclass(frozen=True)
@@ -124,8 +130,8 @@ class SourceState:
     """What a crawl of a source needs to know from earlier runs."""
 
     validators: dict[str, Validator] = field(default_factory=dict)
-    known_urls: frozenset[str] = frozenset()  # canonical URLs of items already stored
-    first_run: bool = True
+    known_urls: frozenset[str] = frozenset()  # URLs of items already stored, and of pages that hold none
+    first_run: bool = True  # never crawled, or its backfill is not finished: follow every listing page
 
 
 @dataclass(frozen=True)
@@ -142,6 +148,23 @@ class SourceOutcome:
     items_found: int = 0
     page_errors: int = 0  # item pages that failed while the source itself was reachable
     duration_s: float = 0.0
+    listing_pages: int = 0  # feed, listing or sitemap documents fetched
+    item_pages: int = 0  # item pages fetched
+    # backfill cut short by the time budget: item pages collected so far of those the source reaches
+    backfill_done: int | None = None
+    backfill_total: int | None = None
+
+
+@dataclass(frozen=True)
+class CrawlProgress:
+    """Where the crawl of one source stands, reported after each page (for a terminal)."""
+
+    source_id: str
+    listing_pages: int
+    item_pages: int
+    new_items: int
+    finished: bool = False
+    status: str = ""
 
 
 @dataclass(frozen=True)
@@ -150,6 +173,8 @@ class CrawlResult:
     outcome: SourceOutcome
     items: tuple[Item, ...] = ()
     validators: tuple[Validator, ...] = ()
+    # item pages fetched that hold no item for good (not HTML, no text, 404): (url, code), not fetched again
+    empty_pages: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -185,3 +210,5 @@ class SourceHealth:
     last_new_item_at: datetime | None
     items_last_30_days: int
     silent: bool  # nothing new for much longer than its usual rhythm
+    backfill_done: int | None = None  # set while the first collection of the source is unfinished
+    backfill_total: int | None = None

@@ -58,6 +58,17 @@ MIGRATIONS: list[str] = [
         initiative_id VARCHAR NOT NULL, action VARCHAR NOT NULL, fields VARCHAR, merge_into VARCHAR,
         csv_file VARCHAR, line INTEGER, applied_at TIMESTAMPTZ NOT NULL);
     """,
+    # 3: whole backfills (progress per run, pages that hold no item), where each date comes from
+    """
+    ALTER TABLE items ADD COLUMN date_source VARCHAR;
+    ALTER TABLE fetch_log ADD COLUMN listing_pages INTEGER;
+    ALTER TABLE fetch_log ADD COLUMN item_pages INTEGER;
+    ALTER TABLE fetch_log ADD COLUMN backfill_done INTEGER;
+    ALTER TABLE fetch_log ADD COLUMN backfill_total INTEGER;
+    CREATE TABLE empty_pages (
+        url VARCHAR PRIMARY KEY, source_id VARCHAR NOT NULL, error_code VARCHAR NOT NULL,
+        seen_at TIMESTAMPTZ NOT NULL);
+    """,
 ]
 
 VIEWS: list[str] = [
@@ -68,7 +79,7 @@ VIEWS: list[str] = [
            CASE WHEN l.category IS NOT NULL THEN 1.0 ELSE p.confidence END AS category_confidence,
            i.cluster_id, w.score AS worthiness,
            p.model_version, l.category IS NOT NULL AS category_corrected, w.reasons AS worthiness_reasons,
-           i.summary, i.image_url, i.updated_at
+           i.summary, i.image_url, i.updated_at, i.date_source
     FROM items i
     LEFT JOIN predictions p USING (item_id)
     LEFT JOIN labels l USING (item_id)
@@ -99,6 +110,9 @@ VIEWS: list[str] = [
         SELECT source_id, status AS last_status, error_code AS last_error_code, error_detail AS last_error_detail,
                started_at AS last_fetch_at
         FROM fetch_log QUALIFY row_number() OVER (PARTITION BY source_id ORDER BY started_at DESC) = 1),
+    backfill AS (
+        SELECT source_id, backfill_done, backfill_total FROM fetch_log WHERE status <> 'error'
+        QUALIFY row_number() OVER (PARTITION BY source_id ORDER BY started_at DESC) = 1),
     failures AS (
         SELECT f.source_id, count(*) AS consecutive_failures FROM fetch_log f LEFT JOIN last_ok o USING (source_id)
         WHERE f.status = 'error' AND (o.last_success_at IS NULL OR f.started_at > o.last_success_at)
@@ -119,9 +133,11 @@ VIEWS: list[str] = [
            (o.last_status IS NOT NULL AND o.last_status <> 'error' AND (r.last_published_at IS NULL OR
                epoch(now()) - epoch(r.last_published_at) > greatest(3 * coalesce(r.mean_gap_s, 0), 30 * 86400)))
                AS silent,
-           o.last_error_detail, o.last_fetch_at, s.kind, s.url, s.declared_category, s.enabled
+           o.last_error_detail, o.last_fetch_at, s.kind, s.url, s.declared_category, s.enabled,
+           b.backfill_done, b.backfill_total
     FROM sources s
     LEFT JOIN last_outcome o USING (source_id)
+    LEFT JOIN backfill b USING (source_id)
     LEFT JOIN last_ok k USING (source_id)
     LEFT JOIN failures f USING (source_id)
     LEFT JOIN rhythm r USING (source_id)

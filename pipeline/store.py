@@ -126,11 +126,12 @@ def load_states(conn: duckdb.DuckDBPyConnection, sources: Sequence[Source]) -> d
         for url, etag, modified in conn.execute("SELECT url, etag, last_modified FROM validators").fetchall()
     }
     known: dict[str, set[str]] = {}
-    for source_id, url in conn.execute("SELECT source_id, url FROM items").fetchall():
+    for source_id, url in conn.execute("SELECT source_id, url FROM items UNION ALL SELECT source_id, url FROM empty_pages").fetchall():
         known.setdefault(source_id, set()).add(url)
-    crawled = {row[0] for row in conn.execute("SELECT DISTINCT source_id FROM fetch_log WHERE status <> 'error'").fetchall()}
+    done = {row[0] for row in conn.execute(
+        "SELECT source_id FROM v_source_health WHERE last_success_at IS NOT NULL AND backfill_total IS NULL").fetchall()}
     return {
-        s.id: SourceState(validators=validators, known_urls=frozenset(known.get(s.id, ())), first_run=s.id not in crawled)
+        s.id: SourceState(validators=validators, known_urls=frozenset(known.get(s.id, ())), first_run=s.id not in done)
         for s in sources
     }
 
@@ -161,6 +162,9 @@ def save_crawl(conn: duckdb.DuckDBPyConnection, run_id: str, results: Sequence[C
                etag = excluded.etag, last_modified = excluded.last_modified, updated_at = excluded.updated_at""",
             [(v.url, v.etag, v.last_modified, now) for v in validators.values()],
         )
+    empty = {url: (url, r.source_id, code, now) for r in results for url, code in r.empty_pages}
+    _execute_many(conn, """INSERT INTO empty_pages VALUES (?, ?, ?, ?) ON CONFLICT (url) DO UPDATE SET
+                           error_code = excluded.error_code, seen_at = excluded.seen_at""", list(empty.values()))
     items = _unique_items(item for r in results for item in r.items)
     return _upsert_items(conn, items, now)
 
@@ -190,6 +194,8 @@ def _upsert_items(conn: duckdb.DuckDBPyConnection, items: Sequence[Item], now: d
             f"""INSERT INTO items ({', '.join(ITEM_COLUMNS)}) SELECT {', '.join(ITEM_COLUMNS)} FROM incoming_items
                 ON CONFLICT (item_id) DO UPDATE SET title = excluded.title, text = excluded.text,
                   summary = excluded.summary, published_at = coalesce(excluded.published_at, items.published_at),
+                  date_source = CASE WHEN excluded.published_at IS NULL THEN items.date_source
+                                     ELSE excluded.date_source END,
                   lang = excluded.lang, image_url = excluded.image_url, content_hash = excluded.content_hash,
                   updated_at = excluded.updated_at"""
         )
@@ -199,7 +205,7 @@ def _upsert_items(conn: duckdb.DuckDBPyConnection, items: Sequence[Item], now: d
 
 ITEM_COLUMNS = (
     "item_id", "source_id", "url", "title", "published_at", "first_seen_at", "updated_at",
-    "lang", "text", "summary", "image_url", "guid", "content_hash",
+    "lang", "text", "summary", "image_url", "guid", "content_hash", "date_source",
 )
 
 
@@ -225,7 +231,8 @@ OUTCOME_SCHEMA = pa.schema(
         ("source_id", pa.string()), ("started_at", pa.timestamp("us", tz="UTC")), ("status", pa.string()),
         ("error_code", pa.string()), ("error_detail", pa.string()), ("http_status", pa.int32()),
         ("pages_fetched", pa.int32()), ("items_found", pa.int32()), ("page_errors", pa.int32()),
-        ("duration_s", pa.float64()),
+        ("duration_s", pa.float64()), ("listing_pages", pa.int32()), ("item_pages", pa.int32()),
+        ("backfill_done", pa.int32()), ("backfill_total", pa.int32()),
     ]
 )
 
@@ -394,9 +401,30 @@ def load_candidates(conn: duckdb.DuckDBPyConnection, since: datetime, until: dat
 def load_source_health(conn: duckdb.DuckDBPyConnection, now: datetime) -> list[SourceHealth]:
     rows = conn.execute(
         """SELECT source_id, name, last_status, last_error_code, consecutive_failures, last_success_at,
-                  last_new_item_at, items_last_30_days, silent FROM v_source_health ORDER BY source_id"""
+                  last_new_item_at, items_last_30_days, silent, backfill_done, backfill_total
+           FROM v_source_health ORDER BY source_id"""
     ).fetchall()
     return [SourceHealth(*r) for r in rows]
+
+
+def run_report(conn: duckdb.DuckDBPyConnection, run_id: str | None = None) -> list[dict[str, Any]]:
+    """One row per source crawled by a run (default: the last nightly run), with its new items."""
+    if run_id is None:
+        found = conn.execute("SELECT run_id FROM runs WHERE kind = 'nightly' ORDER BY started_at DESC LIMIT 1").fetchone()
+        if found is None:
+            return []
+        run_id = found[0]
+    cursor = conn.execute(
+        """SELECT f.source_id, f.status, f.error_code, coalesce(f.listing_pages, 0) AS listing_pages,
+                  coalesce(f.item_pages, 0) AS item_pages, f.page_errors,
+                  (SELECT count(*) FROM items i WHERE i.source_id = f.source_id AND i.first_seen_at = f.started_at)
+                      AS new_items,
+                  f.duration_s, f.backfill_done, f.backfill_total
+           FROM fetch_log f WHERE f.run_id = ? ORDER BY f.source_id""",
+        [run_id],
+    )
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
 
 
 def items_of_clusters(conn: duckdb.DuckDBPyConnection, cluster_ids: Sequence[str]) -> dict[str, list[Item]]:

@@ -71,6 +71,9 @@ def test_second_run_finds_nothing_new_and_records_the_broken_source(crawled) -> 
     assert code and failures == 2
     not_modified = query(db, "SELECT count(*) FROM fetch_log WHERE status = 'not_modified'")[0][0]
     assert not_modified >= 1
+    [(item_pages, backfills)] = query(db, "SELECT sum(item_pages), count(backfill_total) FROM fetch_log WHERE run_id = "
+                                          "(SELECT max(run_id) FROM runs WHERE kind = 'nightly')")
+    assert (item_pages, backfills) == (0, 0)  # nothing changed: no item page fetched again, every backfill done
 
 
 def test_weekly_flow_sends_once(crawled, smtp_server, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

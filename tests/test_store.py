@@ -104,6 +104,37 @@ def test_source_health_counts_consecutive_failures(db: Path) -> None:
     assert health["lab-a"].last_status is None
 
 
+def test_an_unfinished_backfill_shows_in_health_and_carries_on(db: Path) -> None:
+    sources = [Source("lab-a", "Labo A", "feed", "https://a.org/feed", "research")]
+    stored = make_item("https://a.org/1", "Un")
+    with store.open_store(db) as conn:
+        assert store.load_states(conn, sources)["lab-a"].first_run
+        cut = SourceOutcome("lab-a", NOW, "ok", items_found=1, backfill_done=1, backfill_total=3)
+        store.save_crawl(conn, "r1", [CrawlResult("lab-a", cut, (stored,), (), (("https://a.org/vide", "no_text"),))],
+                         NOW)
+        health = {h.source_id: h for h in store.load_source_health(conn, NOW)}
+        state = store.load_states(conn, sources)["lab-a"]
+        later = NOW + timedelta(days=1)
+        store.save_crawl(conn, "r2", [CrawlResult("lab-a", SourceOutcome("lab-a", later, "ok"))], later)
+        finished = {h.source_id: h for h in store.load_source_health(conn, later)}
+        assert not store.load_states(conn, sources)["lab-a"].first_run
+    assert (health["lab-a"].backfill_done, health["lab-a"].backfill_total) == (1, 3)
+    assert state.first_run  # the next run follows every listing page again
+    assert state.known_urls == {"https://a.org/1", "https://a.org/vide"}  # neither is fetched again
+    assert finished["lab-a"].backfill_total is None
+
+
+def test_date_source_is_stored_and_kept_with_its_date(db: Path) -> None:
+    item = replace(make_item("https://a.org/1", "Un"), date_source="page")
+    undated = replace(item, title="Un, modifié", published_at=None, date_source=None,
+                      content_hash=content_hash("Un, modifié", item.text))
+    with store.open_store(db) as conn:
+        store.save_crawl(conn, "r1", [crawl_result([item])], NOW)
+        store.save_crawl(conn, "r2", [crawl_result([undated])], NOW)
+        row = conn.execute("SELECT title, published_at, date_source FROM v_items").fetchone()
+    assert row == ("Un, modifié", item.published_at, "page")
+
+
 ANALYST = textwrap.dedent(
     """
     import duckdb, sys

@@ -2,9 +2,10 @@
 
 The main text comes from trafilatura (measured on the shared extraction benchmark, see
 benchmarks/extraction.py), with a recall-oriented second try and a plain <article>/<main> fallback.
-The date is read from the hint (the feed's own date), then machine-readable metadata (article:
-published_time and friends, JSON-LD datePublished, <time datetime>), then htmldate, then French text
-("Publié le 03/02/2025", "14 octobre 2010"). A feed's title and date (the `hint`) win over the page's.
+The date is read from machine-readable metadata (article:published_time and friends, JSON-LD
+datePublished), then the hint (the feed's or listing's date), then <time datetime>, htmldate and
+French text ("Publié le 03/02/2025", "14 octobre 2010"); Item.date_source says which. A feed's title
+(the `hint`) wins over the page's.
 
 Expected failures are `Failure` values: the fetch's own code when the fetch failed, or
     not_html   the answer is not an HTML page
@@ -44,6 +45,8 @@ FRENCH_WORDS = frozenset("le la les des du de et est un une pour dans sur avec a
 ENGLISH_WORDS = frozenset("the and is are of to in for with on that this by from was were".split())
 MIN_TEXT_CHARS = 200  # below this, try harder (recall-oriented extraction, then the container)
 MIN_ITEM_CHARS = 40
+CONTENT_CONTAINERS = ("//article", "//main", "//*[@role='main']")  # the page's own content block
+CONTAINER_GAIN = 1.2  # the container's text wins when this many times longer than trafilatura's
 SUMMARY_CHARS = 300
 
 
@@ -71,7 +74,7 @@ def extract_item(result: FetchResult, source: Source, hint: dict[str, Any] | Non
         return Failure("no_text", f"no main text at {result.final_url}")
     title = clean_text(hint.get("title") or "") or find_title(tree)
     text = _without_title(text, title)
-    published = hint.get("published_at") or find_published(tree, html, text)
+    published, date_source = _choose_date(hint, tree, html, text)
     url = clean_url(result.url)
     return Item(
         item_id=item_id(url),
@@ -85,12 +88,31 @@ def extract_item(result: FetchResult, source: Source, hint: dict[str, Any] | Non
         image_url=hint.get("image_url") or find_image(tree, result.final_url),
         guid=hint.get("guid"),
         content_hash=content_hash(title, text),
+        date_source=date_source,
     )
 
 
+def _choose_date(hint: dict[str, Any], tree: lxml.html.HtmlElement, html: str, text: str) -> tuple[datetime | None, str | None]:
+    """The page's own declared date wins over the feed's (which may be an update date); then the
+    feed's or the listing's; then the date the page shows. Returns (date, where it was read)."""
+    declared = find_declared_date(tree)
+    if declared:
+        return declared, "page"
+    if hint.get("published_at"):
+        return hint["published_at"], hint.get("date_source") or "feed"
+    shown = find_published(tree, html, text)
+    return shown, "page_text" if shown else None
+
+
 def extract_main_text(html: str, tree: lxml.html.HtmlElement | None = None) -> str:
-    """The main text of a page as plain paragraphs ("" when none)."""
+    """The main text of a page as plain paragraphs ("" when none).
+
+    trafilatura's precision mode drops link-dense lists, which on course and event pages are the
+    content: when the page's own article container holds clearly more text, the container wins."""
     text = trafilatura.extract(html, include_comments=False, include_tables=True, favor_precision=True) or ""
+    container = _container_text(tree, CONTENT_CONTAINERS) if tree is not None else ""
+    if len(container) > CONTAINER_GAIN * len(text):
+        return clean_text(container)
     if len(text) < MIN_TEXT_CHARS:
         recall = trafilatura.extract(html, include_comments=False, include_tables=True, favor_recall=True) or ""
         text = recall if len(recall) > len(text) else text
@@ -100,8 +122,8 @@ def extract_main_text(html: str, tree: lxml.html.HtmlElement | None = None) -> s
     return clean_text(text)
 
 
-def _container_text(tree: lxml.html.HtmlElement) -> str:
-    for xpath in ("//article", "//main", "//*[@role='main']", "//body"):
+def _container_text(tree: lxml.html.HtmlElement, xpaths: tuple[str, ...] = ("//article", "//main", "//*[@role='main']", "//body")) -> str:
+    for xpath in xpaths:
         nodes = tree.xpath(xpath)
         if nodes:
             container = copy.deepcopy(nodes[0])  # the caller's tree is read again afterwards
@@ -133,11 +155,7 @@ def find_title(tree: lxml.html.HtmlElement) -> str:
 
 def find_published(tree: lxml.html.HtmlElement, html: str, text: str) -> datetime | None:
     """Publication date from metadata, JSON-LD, <time>, htmldate, then French text."""
-    for name in DATE_META:
-        found = parse_date_value(_meta(tree, name))
-        if found:
-            return found
-    found = _json_ld_date(tree) or _time_element_date(tree)
+    found = find_declared_date(tree) or _time_element_date(tree)
     if found:
         return found
     found = _labelled_date(tree)
@@ -153,6 +171,15 @@ def find_published(tree: lxml.html.HtmlElement, html: str, text: str) -> datetim
     return find_date_in_text(text[:500])
 
 
+def find_declared_date(tree: lxml.html.HtmlElement) -> datetime | None:
+    """The publication date the page declares for machines: meta tags, then JSON-LD."""
+    for name in DATE_META:
+        found = parse_date_value(_meta(tree, name))
+        if found:
+            return found
+    return _json_ld_date(tree)
+
+
 def _meta(tree: lxml.html.HtmlElement, name: str) -> str | None:
     lowered = name.lower()
     for node in tree.xpath("//meta[@content]"):
@@ -161,8 +188,17 @@ def _meta(tree: lxml.html.HtmlElement, name: str) -> str | None:
             return clean_text(node.get("content"))
     if lowered == "datepublished":
         for node in tree.xpath("//*[@itemprop='datePublished']"):
-            return node.get("datetime") or node.get("content") or node.text_content()
+            if not _in_comment(node):  # a reader's comment has its own date, not the page's
+                return node.get("datetime") or node.get("content") or node.text_content()
     return None
+
+
+def _in_comment(node: lxml.html.HtmlElement) -> bool:
+    for ancestor in node.iterancestors():
+        marks = " ".join(ancestor.get(a) or "" for a in ("class", "id", "itemtype", "itemprop")).lower()
+        if "comment" in marks:
+            return True
+    return False
 
 
 def _json_ld_date(tree: lxml.html.HtmlElement) -> datetime | None:
@@ -190,7 +226,7 @@ def _walk_json(document: Any):
 
 def _time_element_date(tree: lxml.html.HtmlElement) -> datetime | None:
     nodes = tree.xpath("//article//time|//main//time") or tree.xpath("//time")
-    for node in nodes[:3]:
+    for node in [n for n in nodes if not _in_comment(n)][:3]:
         found = parse_date_value(node.get("datetime")) or find_date_in_text(node.text_content())
         if found:
             return found
@@ -203,6 +239,8 @@ def _labelled_date(tree: lxml.html.HtmlElement) -> datetime | None:
     if body is None:
         return None
     for node in body.xpath(".//*[contains(@class,'date') or contains(@class,'meta') or contains(@class,'submitted')]"):
+        if _in_comment(node) or "comment" in (node.get("class") or "").lower():
+            continue
         found = find_date_in_text(clean_text(node.text_content())[:200])
         if found:
             return found

@@ -29,10 +29,10 @@ import feedparser
 import lxml.etree
 import lxml.html
 
-from pipeline.dates import parse_date_value
+from pipeline.dates import parse_date_value, plausible_date
 from pipeline.crawl.listing import ItemLink, ListingPage, find_item_links, url_selected  # noqa: F401 - re-exported
 from pipeline.models import FetchResult, Source
-from pipeline.normalize import clean_text
+from pipeline.normalize import canonical_url, clean_text
 
 logger = logging.getLogger(__name__)
 
@@ -137,12 +137,13 @@ def _feed_item(entry: dict, base_url: str) -> FeedItem | None:
         return None
     content_html = "".join(c.get("value", "") for c in entry.get("content", [])[:1])
     summary_html = entry.get("summary", "")
-    content = html_to_text(content_html)
-    summary = html_to_text(summary_html)
+    item_url = urljoin(base_url, link.strip())
+    content = html_to_text(_without_backlink_footer(content_html, item_url))
+    summary = html_to_text(_without_backlink_footer(summary_html, item_url))
     if content and content == summary:
         summary = content[:500]
     return FeedItem(
-        url=urljoin(base_url, link.strip()),
+        url=item_url,
         title=html_to_text(entry.get("title", "")),
         published_at=_entry_date(entry),
         summary=summary,
@@ -150,6 +151,26 @@ def _feed_item(entry: dict, base_url: str) -> FeedItem | None:
         guid=guid,
         image_url=_entry_image(entry, content_html or summary_html, base_url),
     )
+
+
+def _without_backlink_footer(html: str, item_url: str) -> str:
+    """The entry's HTML without a last paragraph that links back to the entry itself: the footer
+    feed generators add ("X was originally published at Y", "The post X appeared first on Y")."""
+    if "<" not in html:
+        return html
+    try:
+        root = lxml.html.fragment_fromstring(html, create_parent="div")
+    except (lxml.etree.ParserError, ValueError):
+        return html
+    blocks = [child for child in root if isinstance(child.tag, str)]
+    if len(blocks) < 2:
+        return html
+    last = blocks[-1]
+    target = canonical_url(item_url)
+    if not any(canonical_url(urljoin(item_url, a.get("href") or "")) == target for a in last.iter("a")):
+        return html
+    last.drop_tree()
+    return lxml.html.tostring(root, encoding="unicode")
 
 
 def _alternate_link(entry: dict) -> str | None:
@@ -160,14 +181,20 @@ def _alternate_link(entry: dict) -> str | None:
 
 
 def _entry_date(entry: dict) -> datetime | None:
+    """The entry's first plausible date: a feed dating its entries 0001-01-01 or 9999 gives none."""
     for key in ("published", "updated", "created"):
-        parsed = entry.get(f"{key}_parsed")
-        if parsed:
-            return datetime(*parsed[:6], tzinfo=UTC)
-        found = parse_date_value(entry.get(key))
+        parsed = dict.get(entry, f"{key}_parsed")  # plain lookup: no feedparser fallback between keys
+        found = _struct_date(parsed) if parsed else parse_date_value(dict.get(entry, key))
         if found:
             return found
     return None
+
+
+def _struct_date(parsed: tuple) -> datetime | None:
+    try:
+        return plausible_date(datetime(*parsed[:6], tzinfo=UTC))
+    except (TypeError, ValueError):
+        return None
 
 
 def _entry_image(entry: dict, html: str, base_url: str) -> str | None:

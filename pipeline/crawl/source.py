@@ -2,15 +2,19 @@
 
 `crawl_source` never raises for what the web does: an unreachable source gives a SourceOutcome with
 status "error" and the fetch's or the parser's code; a failing item page only counts in
-`page_errors`. Item pages already known (state.known_urls, canonical URLs) are not fetched again, and
-at most `source.max_new_items` pages are fetched per run.
+`page_errors`. Item pages already known (state.known_urls: stored items and pages that hold no item)
+are not fetched again.
+
+A new source is collected whole (backfill): every item its feed, sitemap or listing pagination
+reaches. A run is bounded by time (`source.time_budget_s`), with `source.max_new_items` item pages as
+a safety net; when a bound is hit the outcome says how far the backfill got (backfill_done of
+backfill_total item pages), no validator is kept, and the next run carries on where this one stopped.
 
 - feed: items come from the feed; the page is fetched for its full text when full_text is "always",
-  or "auto" and the feed carries less than FULL_TEXT_MIN_CHARS of text. Items past the page budget
-  keep the feed's text (a 304 next run would never show them again).
-- html: the listing page and its next pages (up to max_pages on the first run; later runs stop at
-  the first listing page that has nothing new). When the page budget runs out, the listing's
-  validator is not kept, so the next run sees the listing again and fetches the rest.
+  or "auto" and the feed carries only a summary. An entry whose page is not fetched for lack of time
+  is left for the next run: a summary never stands in for the text.
+- html: the listing page and its next pages (up to max_pages while backfilling; later runs stop at
+  the first listing page that has nothing new).
 - sitemap: the sitemap (or the children of a sitemap index), new URLs, newest lastmod first.
 """
 
@@ -20,11 +24,14 @@ import logging
 import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Callable
 from urllib.parse import urlsplit
 
 from pipeline.crawl.extract import extract_item, guess_language
 from pipeline.crawl.fetch import Fetcher
-from pipeline.models import CrawlResult, FetchResult, Item, Source, SourceOutcome, SourceState, Validator
+from pipeline.models import (
+    CrawlProgress, CrawlResult, FetchResult, Item, Source, SourceOutcome, SourceState, Validator,
+)
 from pipeline.normalize import canonical_url, clean_text, clean_url, content_hash, item_id
 from pipeline.crawl.parse import FeedItem, Failure, find_item_links, parse_feed, parse_sitemap
 
@@ -32,6 +39,12 @@ logger = logging.getLogger(__name__)
 
 FULL_TEXT_MIN_CHARS = 600  # a feed text shorter than this is a summary: fetch the page (full_text: auto)
 MAX_CHILD_SITEMAPS = 10
+# item pages that failed for good: remembered, never fetched again (timeouts and 5xx are retried)
+LASTING_FAILURES = frozenset({
+    "not_html", "no_text", "http_404", "http_410", "robots_disallowed", "forbidden_address", "too_large",
+    "bad_url", "too_many_redirects",
+})
+ProgressListener = Callable[[CrawlProgress], None]
 
 
 @dataclass
@@ -42,28 +55,47 @@ class _Run:
     fetcher: Fetcher
     state: SourceState
     trusted: frozenset[str]
-    pages_fetched: int = 0
+    deadline: float  # time.monotonic() after which no more item page is fetched
+    on_progress: ProgressListener | None = None
+    listing_pages: int = 0
+    item_pages: int = 0
     page_errors: int = 0
     items: list[Item] = field(default_factory=list)
     validators: list[Validator] = field(default_factory=list)
-    seen: set[str] = field(default_factory=set)
+    empty_pages: list[tuple[str, str]] = field(default_factory=list)
+    known: set[str] = field(default_factory=set)  # canonical URLs of state.known_urls
+    reached: set[str] = field(default_factory=set)  # canonical URLs of every item page the source reaches
+    left_for_later: int = 0  # new item pages not fetched for lack of time or page budget
+    listing_left: bool = False  # listing pages not read for lack of time or page budget
     page_budget: int = 0
     http_status: int | None = None  # of the source's own URL (feed, first listing page, sitemap)
 
+    @property
+    def pages_fetched(self) -> int:
+        return self.listing_pages + self.item_pages
+
     def fetch(self, url: str, remember: bool = False) -> FetchResult:
+        """Fetch a feed, listing or sitemap document."""
         validator = self.state.validators.get(url) if remember else None
-        self.pages_fetched += 1
+        self.listing_pages += 1
         result = self.fetcher.fetch(url, validator, trusted_hosts=self.trusted)
         if self.pages_fetched == 1:
             self.http_status = result.status
+        self.report()
         return result
 
     def is_new(self, url: str) -> bool:
         key = canonical_url(url)
-        if key in self.state.known_urls or key in self.seen:
+        if key in self.reached:
             return False
-        self.seen.add(key)
-        return True
+        self.reached.add(key)
+        return key not in self.known
+
+    def out_of_budget(self) -> bool:
+        return self.page_budget <= 0 or time.monotonic() >= self.deadline
+
+    def leave_for_later(self) -> None:
+        self.left_for_later += 1
 
     def remember(self, result: FetchResult) -> None:
         if result.etag or result.last_modified:
@@ -72,37 +104,59 @@ class _Run:
     def fetch_item(self, url: str, hint: dict | None = None) -> Item | None:
         """Fetch and extract an item page; a failure counts in page_errors."""
         self.page_budget -= 1
-        page = self.fetch(url)
+        self.item_pages += 1
+        page = self.fetcher.fetch(url, None, trusted_hosts=self.trusted)
         item = extract_item(page, self.source, hint)
+        self.report()
         if isinstance(item, Failure):
             logger.info("source %s: item page %s failed: %s %s", self.source.id, url, item.code, item.detail)
             self.page_errors += 1
+            if item.code in LASTING_FAILURES:
+                self.empty_pages.append((clean_url(url), item.code))
             return None
         return item
 
+    def add(self, item: Item) -> None:
+        self.items.append(item)
 
-def crawl_source(source: Source, fetcher: Fetcher, state: SourceState, now: datetime) -> CrawlResult:
-    """Crawl `source` once; see the module docstring."""
+    def report(self, finished: bool = False, status: str = "") -> None:
+        if self.on_progress is not None:
+            self.on_progress(CrawlProgress(self.source.id, self.listing_pages, self.item_pages, len(self.items),
+                                           finished, status))
+
+
+def crawl_source(source: Source, fetcher: Fetcher, state: SourceState, now: datetime,
+                 on_progress: ProgressListener | None = None) -> CrawlResult:
+    """Crawl `source` once; see the module docstring. `on_progress` hears after every page."""
     started = time.monotonic()
     host = (urlsplit(source.url).hostname or "").lower()
-    run = _Run(source, fetcher, state, frozenset({host}) if host else frozenset(), page_budget=source.max_new_items)
+    run = _Run(source, fetcher, state, frozenset({host}) if host else frozenset(), started + source.time_budget_s,
+               on_progress, known={canonical_url(u) for u in state.known_urls}, page_budget=source.max_new_items)
     crawl = {"feed": _crawl_feed, "html": _crawl_html, "sitemap": _crawl_sitemap}[source.kind]
     failure = crawl(run)
-    status = "ok"
-    code, detail = None, ""
-    if isinstance(failure, FetchResult):
-        if failure.not_modified:
-            status = "not_modified"
-        else:
-            status, code, detail = "error", failure.error_code, failure.error_detail
-    elif isinstance(failure, Failure):
-        status, code, detail = "error", failure.code, failure.detail
+    status, code, detail = _status(failure)
+    pending = (run.left_for_later > 0 or run.listing_left) and status != "error"
     outcome = SourceOutcome(
         source_id=source.id, started_at=now, status=status, error_code=code, error_detail=detail[:500],
         http_status=run.http_status, pages_fetched=run.pages_fetched, items_found=len(run.items),
-        page_errors=run.page_errors, duration_s=time.monotonic() - started,
+        page_errors=run.page_errors, duration_s=time.monotonic() - started, listing_pages=run.listing_pages,
+        item_pages=run.item_pages,
+        backfill_done=len(run.reached) - run.left_for_later if pending else None,
+        backfill_total=len(run.reached) if pending else None,
     )
-    return CrawlResult(source.id, outcome, tuple(run.items), tuple(run.validators))
+    run.report(finished=True, status=status)
+    validators = () if pending else tuple(run.validators)  # the next run must read the source again
+    return CrawlResult(source.id, outcome, tuple(run.items), validators, tuple(run.empty_pages))
+
+
+def _status(failure: FetchResult | Failure | None) -> tuple[str, str | None, str]:
+    if isinstance(failure, FetchResult):
+        if failure.not_modified:
+            return "not_modified", None, ""
+        return "error", failure.error_code, failure.error_detail
+    if isinstance(failure, Failure):
+        return "error", failure.code, failure.detail
+    return "ok", None, ""
 
 
 def _crawl_feed(run: _Run) -> FetchResult | Failure | None:
@@ -118,23 +172,26 @@ def _crawl_feed(run: _Run) -> FetchResult | Failure | None:
     for feed_item in parsed.items:
         if not run.is_new(feed_item.url):
             continue
-        item = None
-        if _needs_page(run.source, feed_item) and run.page_budget > 0:
-            item = run.fetch_item(feed_item.url, _hint(feed_item))
-        run.items.append(item or item_from_feed(feed_item, run.source))
+        if not _needs_page(run.source, feed_item):
+            run.add(item_from_feed(feed_item, run.source))
+        elif run.out_of_budget():
+            run.leave_for_later()  # its page next run: never keep the summary as its text
+        else:
+            run.add(run.fetch_item(feed_item.url, _hint(feed_item)) or item_from_feed(feed_item, run.source))
     return None
 
 
 def _needs_page(source: Source, feed_item: FeedItem) -> bool:
+    """The page holds the text: always, or (auto) when the feed carries only a summary."""
     if source.full_text == "always":
         return True
-    text = feed_item.content or feed_item.summary
-    return source.full_text == "auto" and len(text) < FULL_TEXT_MIN_CHARS
+    return source.full_text == "auto" and len(feed_item.content) < FULL_TEXT_MIN_CHARS
 
 
 def _hint(feed_item: FeedItem) -> dict:
     return {"title": feed_item.title, "published_at": feed_item.published_at, "summary": feed_item.summary,
-            "content": feed_item.content, "image_url": feed_item.image_url, "guid": feed_item.guid}
+            "content": feed_item.content, "image_url": feed_item.image_url, "guid": feed_item.guid,
+            "date_source": "feed"}
 
 
 def item_from_feed(feed_item: FeedItem, source: Source) -> Item:
@@ -146,15 +203,16 @@ def item_from_feed(feed_item: FeedItem, source: Source) -> Item:
         item_id=item_id(url), source_id=source.id, url=url, title=title, published_at=feed_item.published_at,
         text=text, summary=feed_item.summary[:1000], lang=guess_language(text), image_url=feed_item.image_url,
         guid=feed_item.guid, content_hash=content_hash(title, text),
+        date_source="feed" if feed_item.published_at else None,
     )
 
 
 def _crawl_html(run: _Run) -> FetchResult | Failure | None:
     url: str | None = run.source.url
-    for page_number in range(max(1, run.source.max_pages)):
-        if url is None:
-            break
-        first = page_number == 0
+    read: set[str] = set()
+    while url is not None and len(read) < max(1, run.source.max_pages) and canonical_url(url) not in read:
+        first = not read
+        read.add(canonical_url(url))
         result = run.fetch(url, remember=first)
         if first and (result.not_modified or not result.ok):
             if result.not_modified:
@@ -163,28 +221,31 @@ def _crawl_html(run: _Run) -> FetchResult | Failure | None:
         if not result.ok:
             run.page_errors += 1
             break
+        if first:
+            run.remember(result)
         listing = find_item_links(result, run.source)
         new_links = [link for link in listing.links if run.is_new(link.url)]
-        complete = _fetch_links(run, new_links)
-        if first and complete:
-            run.remember(result)
-        if not complete or (not new_links and not run.state.first_run):
+        _fetch_links(run, new_links)
+        if not new_links and not run.state.first_run:
             break
         url = listing.next_url
+        if url is not None and run.out_of_budget():
+            run.listing_left = True  # the next run reads the listing again and carries on
+            break
     return None
 
 
-def _fetch_links(run: _Run, links) -> bool:
-    """Fetch the item pages of new listing links; False when the page budget ran out first."""
+def _fetch_links(run: _Run, links) -> None:
+    """Fetch the item pages of new listing links, as long as the budget lasts."""
     for link in links:
-        if run.page_budget <= 0:
-            return False
+        if run.out_of_budget():
+            run.leave_for_later()
+            continue
         item = run.fetch_item(link.url)
         if item is not None:
             if item.published_at is None and link.published_at is not None:
-                item = replace(item, published_at=link.published_at)
-            run.items.append(item)
-    return True
+                item = replace(item, published_at=link.published_at, date_source="listing")
+            run.add(item)
 
 
 def _crawl_sitemap(run: _Run) -> FetchResult | Failure | None:
@@ -196,7 +257,8 @@ def _crawl_sitemap(run: _Run) -> FetchResult | Failure | None:
     page = parse_sitemap(result, run.source)
     if isinstance(page, Failure):
         return page
-    pages, complete = [(result, page)], True
+    run.remember(result)
+    pages = [page]
     for child_url in page.sitemaps[:MAX_CHILD_SITEMAPS]:
         child = run.fetch(child_url, remember=True)
         if child.not_modified:
@@ -206,19 +268,17 @@ def _crawl_sitemap(run: _Run) -> FetchResult | Failure | None:
         if isinstance(child_page, Failure):
             run.page_errors += 1
             continue
-        pages.append((child, child_page))
-    entries = sorted((u for _, p in pages for u in p.urls), key=lambda u: u.lastmod.timestamp() if u.lastmod else 0,
+        run.remember(child)
+        pages.append(child_page)
+    entries = sorted((u for p in pages for u in p.urls), key=lambda u: u.lastmod.timestamp() if u.lastmod else 0,
                      reverse=True)
     for entry in entries:
         if not run.is_new(entry.url):
             continue
-        if run.page_budget <= 0:
-            complete = False
-            break
+        if run.out_of_budget():
+            run.leave_for_later()
+            continue
         item = run.fetch_item(entry.url)
         if item is not None:
-            run.items.append(item)
-    if complete:
-        for fetched, _ in pages:
-            run.remember(fetched)
+            run.add(item)
     return None

@@ -125,7 +125,18 @@ def strip_markup(text: str) -> str:
 
 
 def health_lines(health: Sequence[SourceHealth]) -> tuple[str, ...]:
-    """French lines for the footer: failing and silent sources first, then a count."""
+    """French lines for the footer: the state of the sources, then the backfills still in progress."""
+    backfills = [_backfill_line(h) for h in sorted(health, key=lambda h: h.name) if h.backfill_total is not None]
+    return (*_state_lines(health), *backfills)
+
+
+def _backfill_line(h: SourceHealth) -> str:
+    return (f"Collecte initiale en cours pour « {h.name} » : {h.backfill_done} pages sur {h.backfill_total}, "
+            "la suite à la prochaine collecte.")
+
+
+def _state_lines(health: Sequence[SourceHealth]) -> tuple[str, ...]:
+    """Failing and silent sources first, then a count."""
     failing = sorted((h for h in health if h.consecutive_failures > 0), key=lambda h: (-h.consecutive_failures, h.name))
     silent = sorted((h for h in health if h.silent and h.consecutive_failures == 0), key=lambda h: h.name)
     lines = [_failing_line(h) for h in failing] + [_silent_line(h) for h in silent]

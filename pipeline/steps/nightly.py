@@ -54,9 +54,10 @@ def prepare_crawl(config: Config, db: Path, now: datetime) -> tuple[str, dict[st
     return run_id, states
 
 
-def crawl_one(source: Source, fetcher: Fetcher, state: SourceState, now: datetime) -> CrawlResult:
+def crawl_one(source: Source, fetcher: Fetcher, state: SourceState, now: datetime,
+              on_progress: crawl.ProgressListener | None = None) -> CrawlResult:
     """Crawl one source; expected failures come back inside the result."""
-    result = crawl.crawl_source(source, fetcher, state, now)
+    result = crawl.crawl_source(source, fetcher, state, now, on_progress)
     outcome = result.outcome
     if outcome.status == "error":
         log.warning("source %s failed: %s %s", source.id, outcome.error_code, outcome.error_detail)

@@ -73,14 +73,24 @@ def test_latin1_table_page():
     assert "économies d'énergie" in item.text
 
 
-def test_json_ld_date_and_hint_wins():
+def test_declared_date_wins_over_the_feed_and_the_feed_title_over_the_page():
     result = site_page("listing-labo", "actualites/seisme-capteurs-fibre.html")
     item = extract_item(result, SOURCE)
-    assert item.published_at == datetime(2025, 2, 10, 13, 0, tzinfo=UTC)
+    assert (item.published_at, item.date_source) == (datetime(2025, 2, 10, 13, 0, tzinfo=UTC), "page")
     hinted = extract_item(result, SOURCE, {"title": "Titre du flux", "published_at": datetime(2025, 2, 11, tzinfo=UTC),
-                                           "guid": "urn:x"})
-    assert hinted.title == "Titre du flux" and hinted.published_at == datetime(2025, 2, 11, tzinfo=UTC)
-    assert hinted.guid == "urn:x"
+                                           "guid": "urn:x", "date_source": "feed"})
+    assert hinted.title == "Titre du flux" and hinted.published_at == datetime(2025, 2, 10, 13, 0, tzinfo=UTC)
+    assert hinted.date_source == "page" and hinted.guid == "urn:x"
+
+
+def test_feed_date_wins_over_a_date_the_page_only_shows():
+    html = (f"<html lang='fr'><body><article><h1>Un titre</h1><p>Publié le 3 mars 2024</p><p>{PARAGRAPH * 3}</p>"
+            "</article></body></html>")
+    result = page(html.encode(), BASE + "/a/")
+    alone = extract_item(result, SOURCE)
+    hinted = extract_item(result, SOURCE, {"published_at": datetime(2024, 3, 4, tzinfo=UTC), "date_source": "feed"})
+    assert (alone.published_at.date().isoformat(), alone.date_source) == ("2024-03-03", "page_text")
+    assert (hinted.published_at.date().isoformat(), hinted.date_source) == ("2024-03-04", "feed")
 
 
 def test_url_is_cleaned_of_tracking():
@@ -94,3 +104,11 @@ def test_expected_failures_are_values():
     assert extract_item(failed, SOURCE) == Failure("http_404", "")
     assert extract_item(page(b"\x89PNG\r\n\x1a\n", ctype="image/png"), SOURCE).code == "not_html"
     assert extract_item(page(b"<html><body><nav>menu</nav></body></html>"), SOURCE).code == "no_text"
+
+
+def test_a_comment_date_is_not_the_page_date():
+    html = (f"<html lang='fr'><body><article><h1>Un titre</h1>\n<p>Publié le 3 mars 2024</p>\n<p>{PARAGRAPH * 3}</p>"
+            "</article>\n<section class='comments'><p class='comment__date'><time datetime='2024-06-10T10:00:00Z' "
+            "itemprop='datePublished'>10/06/2024</time></p></section></body></html>")
+    item = extract_item(page(html.encode(), BASE + "/a/"), SOURCE)
+    assert item.published_at.date().isoformat() == "2024-03-03"

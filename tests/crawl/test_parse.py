@@ -133,3 +133,33 @@ def test_sitemap_index_and_urlset_with_filters():
     assert len(urlset.urls) == 5 and all("/a-propos/" not in u.url for u in urlset.urls)
     assert urlset.urls[0].lastmod == datetime(2025, 2, 3, 9, 30, tzinfo=UTC)
     assert parse_sitemap(fetched(b"<html><body>no</body></html>"), source).code == "not_a_sitemap"
+
+
+def test_implausible_feed_dates_are_no_dates():
+    entries = "".join(
+        f"<item><title>Billet {n}</title><link>{BASE}/billet-{n}/</link><pubDate>{when}</pubDate></item>"
+        for n, when in enumerate(["Mon, 01 Jan 0001 00:00:00 +0000", "Fri, 31 Dec 9999 00:00:00 +0000",
+                                  "Thu, 01 Jan 1970 00:00:00 +0000", "Tue, 12 Mar 2024 10:00:00 +0000"]))
+    body = f'<?xml version="1.0"?><rss version="2.0"><channel><title>Blog</title>{entries}</channel></rss>'
+    feed = parse_feed(fetched(body.encode()), SOURCE)
+    assert isinstance(feed, ParsedFeed)
+    assert [i.published_at for i in feed.items] == [None, None, None, datetime(2024, 3, 12, 10, 0, tzinfo=UTC)]
+
+
+def test_atom_entry_dated_year_one_falls_back_to_its_updated_date():
+    body = (f'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>Blog</title>'
+            f'<entry><title>Un billet</title><link href="{BASE}/billet/"/><id>{BASE}/billet/</id>'
+            '<published>0001-01-01T00:00:00Z</published><updated>2024-03-12T10:00:00Z</updated></entry></feed>')
+    feed = parse_feed(fetched(body.encode(), ctype="application/atom+xml"), SOURCE)
+    assert feed.items[0].published_at == datetime(2024, 3, 12, 10, 0, tzinfo=UTC)
+
+
+def test_a_footer_linking_back_to_the_entry_is_not_part_of_its_content():
+    body = (f'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>Blog</title>'
+            f'<entry><title>Réunion</title><link href="{BASE}/reunion/"/><id>{BASE}/reunion/</id>'
+            '<updated>2024-03-12T10:00:00Z</updated><content type="html">'
+            '&lt;p&gt;Le club présente ses activités à l’amphi. Voir &lt;a href="/robots/"&gt;nos robots&lt;/a&gt;.&lt;/p&gt;'
+            f'&lt;p&gt;&lt;a href="{BASE}/reunion"&gt;Réunion&lt;/a&gt; was originally published by the club '
+            f'at &lt;a href="{BASE}"&gt;Club&lt;/a&gt; on March 12, 2024.&lt;/p&gt;</content></entry></feed>')
+    feed = parse_feed(fetched(body.encode(), ctype="application/atom+xml"), SOURCE)
+    assert feed.items[0].content == "Le club présente ses activités à l’amphi. Voir nos robots."

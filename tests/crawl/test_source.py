@@ -184,14 +184,41 @@ def test_later_run_stops_at_the_first_listing_page_without_new_items(sites):
     assert quiet.outcome.pages_fetched == 1 and quiet.items == ()
 
 
-def test_page_budget_caps_item_pages_and_keeps_feed_text(sites):
+def test_a_cut_short_backfill_leaves_the_rest_for_the_next_run_never_a_summary(sites):
     _, bases = sites
     source = Source("hugo-asso", "Données Communes", "feed", bases["hugo-asso"] + "/index.xml", max_new_items=2)
     with Fetcher(SETTINGS) as fetcher:
+        first = crawl_source(source, fetcher, SourceState(), NOW)
+        second = crawl_source(source, fetcher, SourceState(known_urls=known_after(first)), NOW)
+        known = known_after(first) | known_after(second)
+        third = crawl_source(source, fetcher, SourceState({v.url: v for v in second.validators}, known, False), NOW)
+    assert (first.outcome.listing_pages, first.outcome.item_pages) == (1, 2)
+    assert len(first.items) == 2 and all(len(item.text) > 300 for item in first.items)  # no summary kept
+    assert (first.outcome.backfill_done, first.outcome.backfill_total) == (2, 4)
+    assert first.validators == ()  # the next run reads the feed again
+    assert len(second.items) == 2 and all(len(item.text) > 300 for item in second.items)
+    assert second.outcome.backfill_total is None and second.validators  # complete
+    assert third.outcome.status == "not_modified" and third.outcome.item_pages == 0
+
+
+def test_time_budget_bounds_a_run(sites):
+    _, bases = sites
+    source = Source("hugo-asso", "Données Communes", "feed", bases["hugo-asso"] + "/index.xml", time_budget_s=0.0)
+    with Fetcher(SETTINGS) as fetcher:
         result = crawl_source(source, fetcher, SourceState(), NOW)
-    assert result.outcome.pages_fetched == 1 + 2
-    assert len(result.items) == 4
-    assert sum(len(item.text) > 300 for item in result.items) == 2  # the two fetched pages have full text
+    assert result.outcome.item_pages == 0 and result.items == ()
+    assert (result.outcome.backfill_done, result.outcome.backfill_total) == (0, 4)
+
+
+def test_progress_is_reported_after_every_page(sites):
+    _, bases = sites
+    heard = []
+    with Fetcher(SETTINGS) as fetcher:
+        result = crawl_source(Source("drupal-ufr", "UFR", "html", bases["drupal-ufr"] + "/actualites"), fetcher,
+                              SourceState(), NOW, on_progress=heard.append)
+    assert len(heard) == result.outcome.pages_fetched + 1 and heard[-1].finished
+    assert (heard[-1].listing_pages, heard[-1].item_pages, heard[-1].new_items) == (2, 6, 6)
+    assert [p.item_pages for p in heard] == sorted(p.item_pages for p in heard)
 
 
 def test_full_text_never_and_always(sites):
@@ -222,6 +249,7 @@ def test_failing_item_page_is_a_page_error_not_a_source_error(tmp_path):
     assert result.outcome.status == "ok" and result.outcome.page_errors == 1
     assert [i.title for i in result.items] == ["Page disparue", "Page présente"]
     assert result.items[0].text == "Court."  # the feed's own text when the page fails
+    assert result.empty_pages == ((served.base_urls["broken"] + "/disparue/", "http_404"),)  # not fetched again
 
 
 def test_sitemap_source_newest_first_with_cap(sites):
@@ -233,6 +261,7 @@ def test_sitemap_source_newest_first_with_cap(sites):
     assert result.outcome.status == "ok"
     assert [i.published_at.date().isoformat() for i in result.items] == ["2025-02-03", "2025-01-20", "2024-12-09"]
     assert result.validators == ()  # incomplete: the next run must read the sitemap again
+    assert result.outcome.backfill_done == 3 and result.outcome.backfill_total > 3
 
 
 def test_source_failures_are_outcomes(sites):
@@ -260,3 +289,14 @@ def test_discover_finds_feed_sitemap_and_listing(sites):
                      "html": bases["wp-labo"] + "/actualites/"}
     assert all(entry["category"] == "mixed" and re.fullmatch(r"[a-z0-9-]+", entry["id"]) for entry in found)
     assert [(e["kind"], e["url"]) for e in feedless] == [("html", bases["listing-labo"] + "/actualites/")]
+
+
+def test_a_listing_cut_short_is_a_backfill_in_progress_and_carries_on(sites):
+    _, bases = sites
+    source = Source("drupal-ufr", "UFR", "html", bases["drupal-ufr"] + "/actualites", max_new_items=3)
+    with Fetcher(SETTINGS) as fetcher:
+        first = crawl_source(source, fetcher, SourceState(), NOW)
+        second = crawl_source(replace(source, max_new_items=50), fetcher, SourceState(known_urls=known_after(first)), NOW)
+    assert (first.outcome.listing_pages, first.outcome.item_pages) == (1, 3)
+    assert first.outcome.backfill_total is not None and first.validators == ()
+    assert len(second.items) == 3 and second.outcome.backfill_total is None  # the six items, over two runs

@@ -116,6 +116,13 @@ def test_health_lines_name_failing_and_silent_sources():
     assert any("Unité de Biologie : silencieuse" in line for line in lines)
 
 
+def test_health_lines_say_how_far_a_backfill_got():
+    backfilling = replace(HEALTH[0], backfill_done=120, backfill_total=400)
+    lines = build_digest([], WEEK, [backfilling], NOW).health_lines
+    assert lines == ("La source suivie a répondu normalement.",
+                     "Collecte initiale en cours pour « Labo A » : 120 pages sur 400, la suite à la prochaine collecte.")
+
+
 @pytest.mark.parametrize(
     ("week", "period"),
     [("2026-W48", "23-29 nov. 2026"), ("2026-W49", "30 nov.-6 déc. 2026"), ("2026-W53", "28 déc. 2026-3 janv. 2027"),
