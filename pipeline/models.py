@@ -87,6 +87,7 @@ class FetchResult:
     last_modified: str | None = None
     not_modified: bool = False  # 304 answer to a conditional GET
     elapsed_s: float = 0.0
+    retry_at: datetime | None = None  # a Retry-After beyond what a run waits: do not ask before this time
 
     @property
     def ok(self) -> bool:
@@ -126,6 +127,7 @@ class SourceState:
     validators: dict[str, Validator] = field(default_factory=dict)
     known_urls: frozenset[str] = frozenset()  # canonical URLs of items already stored
     first_run: bool = True
+    retry_at: datetime | None = None  # the server asked not to be asked again before this time
 
 
 @dataclass(frozen=True)
@@ -142,6 +144,7 @@ class SourceOutcome:
     items_found: int = 0
     page_errors: int = 0  # item pages that failed while the source itself was reachable
     duration_s: float = 0.0
+    retry_at: datetime | None = None  # rate_limited: when the source may be asked again
 
 
 @dataclass(frozen=True)
@@ -185,3 +188,5 @@ class SourceHealth:
     last_new_item_at: datetime | None
     items_last_30_days: int
     silent: bool  # nothing new for much longer than its usual rhythm
+    retry_at: datetime | None = None  # skipped by the runs until then (the server's Retry-After)
+    item_failures: int = 0  # items of its last run that a later step could not handle

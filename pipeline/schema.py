@@ -58,6 +58,14 @@ MIGRATIONS: list[str] = [
         initiative_id VARCHAR NOT NULL, action VARCHAR NOT NULL, fields VARCHAR, merge_into VARCHAR,
         csv_file VARCHAR, line INTEGER, applied_at TIMESTAMPTZ NOT NULL);
     """,
+    # 3: no input stops the night: items a step could not handle, and the server's word on timing
+    """
+    CREATE TABLE item_failures (
+        run_id VARCHAR NOT NULL, item_id VARCHAR NOT NULL, source_id VARCHAR NOT NULL, stage VARCHAR NOT NULL,
+        error_code VARCHAR NOT NULL, error_detail VARCHAR, failed_at TIMESTAMPTZ NOT NULL);
+    ALTER TABLE runs ADD COLUMN items_failed INTEGER;
+    ALTER TABLE fetch_log ADD COLUMN retry_at TIMESTAMPTZ;
+    """,
 ]
 
 VIEWS: list[str] = [
@@ -97,7 +105,7 @@ VIEWS: list[str] = [
         SELECT source_id, max(started_at) AS last_success_at FROM fetch_log WHERE status <> 'error' GROUP BY source_id),
     last_outcome AS (
         SELECT source_id, status AS last_status, error_code AS last_error_code, error_detail AS last_error_detail,
-               started_at AS last_fetch_at
+               started_at AS last_fetch_at, run_id AS last_run_id, retry_at
         FROM fetch_log QUALIFY row_number() OVER (PARTITION BY source_id ORDER BY started_at DESC) = 1),
     failures AS (
         SELECT f.source_id, count(*) AS consecutive_failures FROM fetch_log f LEFT JOIN last_ok o USING (source_id)
@@ -111,7 +119,9 @@ VIEWS: list[str] = [
                    (epoch(max(coalesce(published_at, first_seen_at))) - epoch(min(coalesce(published_at, first_seen_at))))
                    / (count(*) - 1) END AS mean_gap_s,
                max(coalesce(published_at, first_seen_at)) AS last_published_at
-        FROM items GROUP BY source_id)
+        FROM items GROUP BY source_id),
+    item_failed AS (
+        SELECT source_id, run_id, count(*) AS item_failures FROM item_failures GROUP BY source_id, run_id)
     SELECT s.source_id, s.name, o.last_status, o.last_error_code,
            coalesce(f.consecutive_failures, 0) AS consecutive_failures, k.last_success_at,
            r.last_new_item_at, coalesce(r.items_last_30_days, 0) AS items_last_30_days,
@@ -119,9 +129,11 @@ VIEWS: list[str] = [
            (o.last_status IS NOT NULL AND o.last_status <> 'error' AND (r.last_published_at IS NULL OR
                epoch(now()) - epoch(r.last_published_at) > greatest(3 * coalesce(r.mean_gap_s, 0), 30 * 86400)))
                AS silent,
-           o.last_error_detail, o.last_fetch_at, s.kind, s.url, s.declared_category, s.enabled
+           o.last_error_detail, o.last_fetch_at, s.kind, s.url, s.declared_category, s.enabled,
+           o.retry_at, coalesce(x.item_failures, 0) AS item_failures
     FROM sources s
     LEFT JOIN last_outcome o USING (source_id)
+    LEFT JOIN item_failed x ON x.source_id = s.source_id AND x.run_id = o.last_run_id
     LEFT JOIN last_ok k USING (source_id)
     LEFT JOIN failures f USING (source_id)
     LEFT JOIN rhythm r USING (source_id)

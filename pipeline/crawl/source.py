@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 from pipeline.crawl.extract import extract_item, guess_language
 from pipeline.crawl.fetch import Fetcher
+from pipeline.crawl.intake import admit_item, checked_body
 from pipeline.models import CrawlResult, FetchResult, Item, Source, SourceOutcome, SourceState, Validator
 from pipeline.normalize import canonical_url, clean_text, clean_url, content_hash, item_id
 from pipeline.crawl.parse import FeedItem, Failure, find_item_links, parse_feed, parse_sitemap
@@ -50,10 +51,11 @@ class _Run:
     page_budget: int = 0
     http_status: int | None = None  # of the source's own URL (feed, first listing page, sitemap)
 
-    def fetch(self, url: str, remember: bool = False) -> FetchResult:
+    def fetch(self, url: str, remember: bool = False, expected: str | None = None) -> FetchResult:
         validator = self.state.validators.get(url) if remember else None
         self.pages_fetched += 1
-        result = self.fetcher.fetch(url, validator, trusted_hosts=self.trusted)
+        result = checked_body(self.fetcher.fetch(url, validator, trusted_hosts=self.trusted),
+                              expected or self.source.kind)
         if self.pages_fetched == 1:
             self.http_status = result.status
         return result
@@ -72,8 +74,8 @@ class _Run:
     def fetch_item(self, url: str, hint: dict | None = None) -> Item | None:
         """Fetch and extract an item page; a failure counts in page_errors."""
         self.page_budget -= 1
-        page = self.fetch(url)
-        item = extract_item(page, self.source, hint)
+        page = self.fetch(url, expected="html")
+        item = _extract_isolated(page, self.source, hint)
         if isinstance(item, Failure):
             logger.info("source %s: item page %s failed: %s %s", self.source.id, url, item.code, item.detail)
             self.page_errors += 1
@@ -101,8 +103,18 @@ def crawl_source(source: Source, fetcher: Fetcher, state: SourceState, now: date
         source_id=source.id, started_at=now, status=status, error_code=code, error_detail=detail[:500],
         http_status=run.http_status, pages_fetched=run.pages_fetched, items_found=len(run.items),
         page_errors=run.page_errors, duration_s=time.monotonic() - started,
+        retry_at=failure.retry_at if isinstance(failure, FetchResult) else None,
     )
-    return CrawlResult(source.id, outcome, tuple(run.items), tuple(run.validators))
+    return CrawlResult(source.id, outcome, tuple(admit_item(i) for i in run.items), tuple(run.validators))
+
+
+def _extract_isolated(page: FetchResult, source: Source, hint: dict | None) -> Item | Failure:
+    """extract_item, with a failure on one page's content kept to that page (code extract_error)."""
+    try:
+        return extract_item(page, source, hint)
+    except Exception as exc:  # noqa: BLE001 - one page's bad content must not cost the source its run
+        logger.warning("source %s: extraction of %s failed: %s: %s", source.id, page.url, type(exc).__name__, exc)
+        return Failure("extract_error", f"{type(exc).__name__}: {exc}"[:300])
 
 
 def _crawl_feed(run: _Run) -> FetchResult | Failure | None:
