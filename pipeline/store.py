@@ -56,11 +56,12 @@ def working_path(published: Path) -> Path:
 
 
 @contextmanager
-def open_store(published: Path, wait_s: float = LOCK_WAIT_S) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open the working file read-write (migrating it), waiting while another run holds it."""
+def open_store(published: Path, wait_s: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the working file read-write (migrating it), waiting while another run holds it
+    (LOCK_WAIT_S unless `wait_s` says otherwise)."""
     path = working_path(Path(published))
     check_writable(Path(published))
-    conn = _connect_waiting(path, wait_s)
+    conn = _connect_waiting(path, LOCK_WAIT_S if wait_s is None else wait_s)
     try:
         conn.execute("SET TimeZone = 'UTC'")
         migrate(conn)
