@@ -6,10 +6,12 @@ page of an html listing. `parse_sitemap` reads a sitemap or a sitemap index. Exp
 returned as `Failure(code, detail)`:
 
     not_a_feed   the answer is an HTML page or anything else that holds no feed
+    bad_xml      the feed is not well-formed and no item could be recovered from it
     unsafe_xml   the document declares entities (<!ENTITY ...>): refused before parsing, so an
                  entity-expansion bomb ("billion laughs") never reaches a parser
     bad_json     a JSON Feed that is not valid JSON
     not_a_sitemap  neither <urlset> nor <sitemapindex>
+    bad_xml      (also) a sitemap that is not well-formed and holds no <loc> at all
     too_large    a gzip'd sitemap that expands beyond the size limit
 """
 
@@ -24,6 +26,7 @@ import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urljoin
+from xml.sax import SAXParseException
 
 import feedparser
 import lxml.etree
@@ -121,8 +124,10 @@ def parse_feed(result: FetchResult, source: Source) -> ParsedFeed | Failure:
     if not parsed.get("version") and not parsed.entries:
         detail = str(parsed.get("bozo_exception", "no feed element"))
         return Failure("not_a_feed", detail[:300])
-    items = tuple(i for i in (_feed_item(e, result.final_url) for e in parsed.entries) if i is not None)
+    items = tuple(i for i in (_isolated_feed_item(e, result.final_url) for e in parsed.entries) if i is not None)
     defect = str(parsed.get("bozo_exception", "")) if parsed.get("bozo") else ""
+    if not items and isinstance(parsed.get("bozo_exception"), SAXParseException):
+        return Failure("bad_xml", " ".join(defect.split())[:300])
     if defect:
         logger.info("feed %s recovered from a defect: %s", source.id, defect[:200])
     return ParsedFeed(title=clean_text(parsed.feed.get("title", "")), items=items, defect=defect[:300])
@@ -150,6 +155,23 @@ def _feed_item(entry: dict, base_url: str) -> FeedItem | None:
         guid=guid,
         image_url=_entry_image(entry, content_html or summary_html, base_url),
     )
+
+
+def _isolated_feed_item(entry: dict, base_url: str) -> FeedItem | None:
+    """_feed_item, kept to its entry: a date the calendar cannot hold (year 0 once converted to
+    UTC) leaves the item undated; any other failure of one entry leaves that entry out."""
+    try:
+        try:
+            return _feed_item(entry, base_url)
+        except (ValueError, OverflowError) as exc:
+            logger.info("feed entry with an impossible date (%s): kept without a date", exc)
+            return _feed_item({k: v for k, v in entry.items() if not k.startswith(_DATE_KEYS)}, base_url)
+    except Exception as exc:  # noqa: BLE001 - one entry's content must not cost the feed its other items
+        logger.warning("feed entry left out: %s: %s", type(exc).__name__, exc)
+        return None
+
+
+_DATE_KEYS = ("published", "updated", "created")
 
 
 def _alternate_link(entry: dict) -> str | None:
@@ -230,6 +252,8 @@ def parse_sitemap(result: FetchResult, source: Source) -> SitemapPage | Failure:
         root = lxml.etree.fromstring(body, parser=parser)
     except lxml.etree.XMLSyntaxError as exc:
         return Failure("not_a_sitemap", str(exc)[:300])
+    if root is not None and parser.error_log and not root.xpath("//*[local-name()='loc'][normalize-space()]"):
+        return Failure("bad_xml", f"sitemap not well-formed: {parser.error_log[0].message}"[:300])
     if root is None or not isinstance(root.tag, str):
         return Failure("not_a_sitemap", "empty document")
     kind = lxml.etree.QName(root).localname
