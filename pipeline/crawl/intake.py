@@ -8,6 +8,7 @@ support; an item's title is one line of bounded length and its date a plausible 
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import datetime
 from typing import Literal
@@ -17,6 +18,8 @@ from pipeline.models import FetchResult, Item
 from pipeline.normalize import content_hash
 
 MAX_TITLE_CHARS = 300
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_NO_CONTROLS = dict.fromkeys([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0xFFFE, 0xFFFF])
 Expected = Literal["feed", "html", "sitemap"]
 
 _MAGIC = (
@@ -26,6 +29,7 @@ _MAGIC = (
     (b"OggS", "Ogg media"), (b"ID3", "MP3 audio"), (b"\x1a\x45\xdf\xa3", "Matroska video"),
     (b"\x00\x00\x01\x00", "icon"), (b"\x1f\x8b", "gzip data"),
 )
+_BINARY_BYTES = bytes([*range(0x00, 0x09), 0x0B, *range(0x0E, 0x20)])
 _TEXT_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 _ANY_KIND = ("", "text/plain", "application/octet-stream", "binary/octet-stream")
 _ACCEPTED = {
@@ -49,22 +53,26 @@ def body_type_problem(result: FetchResult, expected: Expected) -> str | None:
 
 
 def checked_body(result: FetchResult, expected: Expected) -> FetchResult:
-    """`result`, or a failed copy with code content_type when its body cannot be read as `expected`."""
+    """`result`, or a failed copy with code content_type when its body cannot be read as `expected`;
+    its text without the control characters no XML or HTML parser accepts."""
     problem = body_type_problem(result, expected)
-    if problem is None:
-        return result
-    return replace(result, error_code="content_type", error_detail=problem, body=b"", text="")
+    if problem is not None:
+        return replace(result, error_code="content_type", error_detail=problem, body=b"", text="")
+    if result.text and _CONTROLS.search(result.text):
+        return replace(result, text=result.text.translate(_NO_CONTROLS))
+    return result
 
 
 def binary_format(body: bytes) -> str | None:
     """The binary format `body` starts with (its magic bytes), or None for what may be text."""
-    head = body[:16]
     for magic, name in _MAGIC:
-        if head.startswith(magic):
+        if body.startswith(magic):
             return name
-    if head[4:8] == b"ftyp":
+    if body[4:8] == b"ftyp":
         return "MP4 media"
-    if b"\x00" in body[:1024] and not body.startswith(_TEXT_BOMS):
+    head = body[:4096]
+    controls = len(head) - len(head.translate(None, _BINARY_BYTES))
+    if controls > max(2, len(head) // 20) and not body.startswith(_TEXT_BOMS):  # a stray control is no format
         return "binary data"
     return None
 

@@ -25,7 +25,6 @@ import re
 import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import urljoin
 from xml.sax import SAXParseException
 
 import feedparser
@@ -35,7 +34,7 @@ import lxml.html
 from pipeline.dates import parse_date_value
 from pipeline.crawl.listing import ItemLink, ListingPage, find_item_links, url_selected  # noqa: F401 - re-exported
 from pipeline.models import FetchResult, Source
-from pipeline.normalize import clean_text
+from pipeline.normalize import clean_text, join_url
 
 logger = logging.getLogger(__name__)
 
@@ -119,12 +118,13 @@ def parse_feed(result: FetchResult, source: Source) -> ParsedFeed | Failure:
         return Failure("not_a_feed", f"HTML page at {result.final_url}")
     text = result.text or body.decode("utf-8", errors="replace")
     xml = _XML_ENCODING.sub(r"\1", text, count=1).encode("utf-8")  # already decoded: say UTF-8
-    parsed = feedparser.parse(io.BytesIO(xml), response_headers={
-        "content-type": "application/xml; charset=utf-8", "content-location": result.final_url})
+    parsed = _feedparser_parse(xml, result.final_url)
+    if isinstance(parsed, Failure):
+        return parsed
     if not parsed.get("version") and not parsed.entries:
         detail = str(parsed.get("bozo_exception", "no feed element"))
         return Failure("not_a_feed", detail[:300])
-    items = tuple(i for i in (_isolated_feed_item(e, result.final_url) for e in parsed.entries) if i is not None)
+    items = tuple(i for i in (_kept_to_entry(_feed_item, e, result.final_url) for e in parsed.entries) if i is not None)
     defect = str(parsed.get("bozo_exception", "")) if parsed.get("bozo") else ""
     if not items and isinstance(parsed.get("bozo_exception"), SAXParseException):
         return Failure("bad_xml", " ".join(defect.split())[:300])
@@ -138,7 +138,8 @@ def _feed_item(entry: dict, base_url: str) -> FeedItem | None:
     guid = entry.get("id") or None
     if not link and guid and guid.startswith(("http://", "https://")):
         link = guid
-    if not link:
+    url = join_url(base_url, link, keep_fragment=True) if isinstance(link, str) else None
+    if not url:
         return None
     content_html = "".join(c.get("value", "") for c in entry.get("content", [])[:1])
     summary_html = entry.get("summary", "")
@@ -147,7 +148,7 @@ def _feed_item(entry: dict, base_url: str) -> FeedItem | None:
     if content and content == summary:
         summary = content[:500]
     return FeedItem(
-        url=urljoin(base_url, link.strip()),
+        url=url,
         title=html_to_text(entry.get("title", "")),
         published_at=_entry_date(entry),
         summary=summary,
@@ -157,15 +158,25 @@ def _feed_item(entry: dict, base_url: str) -> FeedItem | None:
     )
 
 
-def _isolated_feed_item(entry: dict, base_url: str) -> FeedItem | None:
-    """_feed_item, kept to its entry: a date the calendar cannot hold (year 0 once converted to
-    UTC) leaves the item undated; any other failure of one entry leaves that entry out."""
+def _feedparser_parse(xml: bytes, url: str):
+    """feedparser's reading of `xml`, or Failure(bad_xml) when feedparser itself breaks on it
+    (e.g. a character reference beyond Unicode in its loose parser)."""
+    try:
+        return feedparser.parse(io.BytesIO(xml), response_headers={
+            "content-type": "application/xml; charset=utf-8", "content-location": url})
+    except Exception as exc:  # noqa: BLE001 - a third-party parser on hostile bytes: its failure is the document's
+        return Failure("bad_xml", f"{type(exc).__name__}: {exc}"[:300])
+
+
+def _kept_to_entry(read, entry: dict, base_url: str) -> FeedItem | None:
+    """read(entry, base_url), kept to its entry: a date the calendar cannot hold (year 0 once
+    converted to UTC) leaves the item undated; any other failure leaves that entry out."""
     try:
         try:
-            return _feed_item(entry, base_url)
+            return read(entry, base_url)
         except (ValueError, OverflowError) as exc:
             logger.info("feed entry with an impossible date (%s): kept without a date", exc)
-            return _feed_item({k: v for k, v in entry.items() if not k.startswith(_DATE_KEYS)}, base_url)
+            return read({k: v for k, v in entry.items() if not str(k).startswith(_DATE_KEYS)}, base_url)
     except Exception as exc:  # noqa: BLE001 - one entry's content must not cost the feed its other items
         logger.warning("feed entry left out: %s: %s", type(exc).__name__, exc)
         return None
@@ -195,16 +206,42 @@ def _entry_date(entry: dict) -> datetime | None:
 def _entry_image(entry: dict, html: str, base_url: str) -> str | None:
     for media in entry.get("media_thumbnail", []) + entry.get("media_content", []):
         if media.get("url") and (media.get("medium", "image") == "image" or media.get("type", "").startswith("image/")):
-            return urljoin(base_url, media["url"])
+            return join_url(base_url, media["url"])
     for enclosure in entry.get("enclosures", []):
         if enclosure.get("type", "").startswith("image/") and enclosure.get("href"):
-            return urljoin(base_url, enclosure["href"])
+            return join_url(base_url, enclosure["href"])
     match = re.search(r"<img[^>]+src\s*=\s*[\"']([^\"']+)", html or "")
-    return urljoin(base_url, match.group(1)) if match else None
+    return join_url(base_url, match.group(1)) if match else None
 
 
 def _looks_like_json(body: bytes, content_type: str) -> bool:
     return "json" in content_type.lower() or body.lstrip()[:1] == b"{"
+
+
+def _json_feed_item(entry: object, base_url: str) -> FeedItem | None:
+    if not isinstance(entry, dict):
+        return None
+    link = entry.get("url") or entry.get("external_url") or entry.get("id")
+    url = join_url(base_url, link, keep_fragment=True) if isinstance(link, str) and link.strip() else None
+    if not url:
+        return None
+    content = html_to_text(_text(entry.get("content_html"))) or clean_text(_text(entry.get("content_text")))
+    date = entry.get("date_published") or entry.get("date_modified")
+    image = entry.get("image")
+    return FeedItem(
+        url=url,
+        title=clean_text(_text(entry.get("title"))),
+        published_at=parse_date_value(date) if isinstance(date, str) else None,
+        summary=clean_text(_text(entry.get("summary"))) or content[:500],
+        content=content,
+        guid=str(entry.get("id")) if entry.get("id") is not None else None,
+        image_url=join_url(base_url, image) if isinstance(image, str) else None,
+    )
+
+
+def _text(value: object) -> str:
+    """A JSON value as text: strings as they are, numbers written out, anything else empty."""
+    return value if isinstance(value, str) else str(value) if isinstance(value, (int, float)) else ""
 
 
 def _parse_json_feed(result: FetchResult) -> ParsedFeed | Failure:
@@ -214,23 +251,8 @@ def _parse_json_feed(result: FetchResult) -> ParsedFeed | Failure:
         return Failure("bad_json", str(exc)[:300])
     if not isinstance(document, dict) or "jsonfeed.org" not in str(document.get("version", "")):
         return Failure("not_a_feed", "JSON without a JSON Feed version")
-    items = []
-    for entry in document.get("items") or []:
-        if not isinstance(entry, dict):
-            continue
-        link = entry.get("url") or entry.get("external_url") or entry.get("id")
-        if not isinstance(link, str) or not link.strip():
-            continue
-        content = html_to_text(entry.get("content_html") or "") or clean_text(entry.get("content_text") or "")
-        items.append(FeedItem(
-            url=urljoin(result.final_url, link.strip()),
-            title=clean_text(str(entry.get("title") or "")),
-            published_at=parse_date_value(entry.get("date_published") or entry.get("date_modified")),
-            summary=clean_text(str(entry.get("summary") or "")) or content[:500],
-            content=content,
-            guid=str(entry.get("id")) if entry.get("id") is not None else None,
-            image_url=urljoin(result.final_url, entry["image"]) if isinstance(entry.get("image"), str) else None,
-        ))
+    entries = document.get("items") if isinstance(document.get("items"), list) else []
+    items = [item for item in (_kept_to_entry(_json_feed_item, e, result.final_url) for e in entries) if item]
     return ParsedFeed(title=clean_text(str(document.get("title") or "")), items=tuple(items))
 
 
@@ -259,7 +281,8 @@ def parse_sitemap(result: FetchResult, source: Source) -> SitemapPage | Failure:
     kind = lxml.etree.QName(root).localname
     if kind == "sitemapindex":
         locs = [_child_text(node, "loc") for node in root if _local(node) == "sitemap"]
-        return SitemapPage(urls=(), sitemaps=tuple(urljoin(result.final_url, loc) for loc in locs if loc))
+        children = (join_url(result.final_url, loc, keep_fragment=True) for loc in locs if loc)
+        return SitemapPage(urls=(), sitemaps=tuple(child for child in children if child))
     if kind != "urlset":
         return Failure("not_a_sitemap", f"root element <{kind}>")
     urls = []
@@ -267,8 +290,9 @@ def parse_sitemap(result: FetchResult, source: Source) -> SitemapPage | Failure:
         if _local(node) != "url":
             continue
         loc = _child_text(node, "loc")
-        if loc and url_selected(urljoin(result.final_url, loc), source):
-            urls.append(SitemapUrl(urljoin(result.final_url, loc), parse_date_value(_child_text(node, "lastmod"))))
+        url = join_url(result.final_url, loc, keep_fragment=True) if loc else None
+        if url and url_selected(url, source):
+            urls.append(SitemapUrl(url, parse_date_value(_child_text(node, "lastmod"))))
     return SitemapPage(urls=tuple(urls), sitemaps=())
 
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from pipeline.crawl.fetch import decode_text
 from pipeline.crawl.intake import MAX_TITLE_CHARS, admit_item, body_type_problem, checked_body, one_line
 from pipeline.models import FetchResult, Item
 from pipeline.normalize import content_hash
@@ -18,7 +19,7 @@ RSS = b"<?xml version='1.0'?><rss version='2.0'><channel><title>t</title></chann
 
 def answer(body: bytes, content_type: str) -> FetchResult:
     return FetchResult("http://127.0.0.1/x", "http://127.0.0.1/x", 200, body=body, content_type=content_type,
-                       text=body.decode("latin-1"))
+                       text=decode_text(body, content_type))
 
 
 @pytest.mark.parametrize(("body", "ctype", "kind"), [
@@ -59,6 +60,12 @@ def test_failed_and_not_modified_answers_are_left_alone() -> None:
     failed = FetchResult("http://h/x", "http://h/x", 404, error_code="http_404")
     not_modified = FetchResult("http://h/x", "http://h/x", 304, not_modified=True)
     assert checked_body(failed, "html") is failed and checked_body(not_modified, "html") is not_modified
+
+
+def test_control_characters_no_parser_accepts_are_dropped_from_the_text() -> None:
+    page = b"\x08<html><body>\x00un\x1bdeux\ttrois\n" + b"<p>texte</p>" * 20 + b"</body></html>"
+    checked = checked_body(answer(page, "text/html"), "html")
+    assert checked.ok and checked.text == page.decode().replace("\x08", "").replace("\x00", "").replace("\x1b", "")
 
 
 def test_titles_are_one_line_and_bounded() -> None:
