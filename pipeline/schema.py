@@ -65,6 +65,9 @@ MIGRATIONS: list[str] = [
         error_code VARCHAR NOT NULL, error_detail VARCHAR, failed_at TIMESTAMPTZ NOT NULL);
     ALTER TABLE runs ADD COLUMN items_failed INTEGER;
     ALTER TABLE fetch_log ADD COLUMN retry_at TIMESTAMPTZ;
+    -- dates stored before they were checked at intake: outside 1990..next year they are no dates
+    UPDATE items SET published_at = NULL
+    WHERE year(published_at) < 1990 OR year(published_at) > year(now()) + 1;
     """,
 ]
 
