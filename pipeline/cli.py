@@ -1,4 +1,14 @@
-"""`veille ...`: the command line. Exit codes: 0 done, 1 failed, 2 invalid configuration or usage.
+"""`veille ...`: the command line. Every expected failure ends with one line on stderr, no traceback.
+
+Exit codes:
+    0  done; sources or items that failed are counted in the summary line and shown by
+       `veille sources` (one bad source never fails the run)
+    1  failed: the digest could not be sent (the server refused it or could not be reached after
+       the retries), or there is nothing to work on (no database yet)
+    2  invalid configuration or usage: sources.yaml, initiatives.yaml, the VEILLE_SMTP_* and
+       VEILLE_MAIL_* settings (missing or invalid, STARTTLS not offered, login refused)
+    3  a path cannot be used: the database or an output folder is not writable, is a file where a
+       folder is needed (or the reverse), is not a DuckDB file, or is held by another process
 
 Prefect is imported only by the commands that run flows (run, serve, demo), so `check`, `digest`,
 `sources` and `label` answer at once.
@@ -8,12 +18,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Sequence
 
 from pipeline.config import DEFAULT_SOURCES, ConfigInvalid, database_path, load_config
+from pipeline.outputs import PathUnusable, writable_folder
 
 log = logging.getLogger("pipeline.cli")
 
@@ -27,6 +39,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigInvalid as exc:
         _print_config_errors(exc)
         return 2
+    except PathUnusable as exc:
+        print(f"veille {args.command}: {exc}", file=sys.stderr)
+        return 3
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
@@ -39,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
 
     def command(name: str, handler, help: str) -> argparse.ArgumentParser:  # noqa: A002
         p = sub.add_parser(name, help=help, description=help)
-        p.set_defaults(handler=handler)
+        p.set_defaults(handler=handler, command=name)
         return p
 
     def sources_arg(p: argparse.ArgumentParser) -> None:
@@ -112,6 +127,7 @@ def _run(args: argparse.Namespace) -> int:
 
     load_config(args.sources)  # fail fast, before Prefect starts
     load_manual_initiatives(args.initiatives)
+    _check_run_outputs(database_path(args.db))
     counts = flows.run_nightly_now(args.sources, database_path(args.db), args.initiatives, show_progress=not args.verbose)
     _print_run_summary(database_path(args.db))
     print(_counts_line(counts))
@@ -126,13 +142,24 @@ def _print_run_summary(db: Path) -> None:
     with store.open_store(db) as conn:
         rows = store.run_report(conn)
     summary_table(rows)
+def _check_run_outputs(db: Path) -> None:
+    """Before Prefect starts: the database opens (waiting while another run holds it) and the
+    model and map folders beside it can be written; PathUnusable otherwise."""
+    from pipeline import store
+
+    with store.open_store(db):
+        pass
+    for folder in ("models", "map"):
+        writable_folder(db.parent / folder, "--db")
 
 
 def _counts_line(counts: dict[str, int]) -> str:
-    return (
+    line = (
         f"sources: {counts['sources_ok']} ok, {counts['sources_failed']} failed; "
         f"items: {counts['items_new']} new, {counts['items_updated']} updated"
     )
+    failed = counts.get("items_failed", 0)
+    return line + (f", {failed} could not be handled (see `veille sources`)" if failed else "")
 
 
 def _digest(args: argparse.Namespace) -> int:
@@ -140,9 +167,15 @@ def _digest(args: argparse.Namespace) -> int:
     from pipeline.digest import mail
 
     db = database_path(args.db)
-    if not db.with_name(db.stem + ".work" + db.suffix).exists():
+    if not db.with_name(db.stem + ".work" + db.suffix).is_file():
         print(f"no database at {db}: run `veille run` first", file=sys.stderr)
         return 1
+    writable_folder(args.out, "--out")
+    if args.send:
+        settings = mail.smtp_settings_from_env(os.environ)
+        if isinstance(settings, list):
+            print("not sent: SMTP is not configured: " + "; ".join(settings), file=sys.stderr)
+            return 2
     now = datetime.now(timezone.utc)
     built = weekly.build_week_digest(db, args.week, now, args.out)
     print(built.digest.subject)
@@ -152,6 +185,9 @@ def _digest(args: argparse.Namespace) -> int:
         return 0
     try:
         status = weekly.send_week_digest(db, built, args.force)
+    except mail.MailSettingsError as exc:
+        print(f"not sent: {exc}", file=sys.stderr)
+        return 2
     except (mail.MailError, weekly.DeliveryUncertain) as exc:
         print(f"not sent: {exc}", file=sys.stderr)
         return 1
@@ -174,11 +210,16 @@ def _sources(args: argparse.Namespace) -> int:
     with store.open_store(db) as conn:
         health = store.load_source_health(conn, datetime.now(timezone.utc))
     print(f"{'source':<28} {'last':<13} {'error':<20} {'fails':>5} {'30 d':>5}  last new item")
+    now = datetime.now(timezone.utc)
     for h in health:
         last_new = h.last_new_item_at.strftime("%Y-%m-%d") if h.last_new_item_at else "-"
         flag = "  (silent)" if h.silent else ""
         if h.backfill_total is not None:
             flag += f"  (backfill in progress: {h.backfill_done} of {h.backfill_total} pages)"
+        if h.retry_at and h.retry_at > now:
+            flag += f"  (rate limited: not asked before {h.retry_at:%Y-%m-%d %H:%M} UTC)"
+        if h.item_failures:
+            flag += f"  ({h.item_failures} item(s) could not be handled)"
         print(f"{h.source_id:<28} {h.last_status or '-':<13} {h.last_error_code or '':<20} "
               f"{h.consecutive_failures:>5} {h.items_last_30_days:>5}  {last_new}{flag}")
     return 0

@@ -58,6 +58,7 @@ class SettingsModel(_Strict):
     per_origin_delay_s: float = Field(CrawlSettings.per_origin_delay_s, ge=0, le=60)
     per_origin_concurrency: int = Field(CrawlSettings.per_origin_concurrency, ge=1, le=8)
     max_retries: int = Field(CrawlSettings.max_retries, ge=0, le=5)
+    max_retry_after_s: float = Field(CrawlSettings.max_retry_after_s, ge=0, le=3600)
     obey_robots: bool = True
     allowed_networks: tuple[str, ...] = ()
     workers: int = Field(8, ge=1, le=64, description="sources crawled at once")

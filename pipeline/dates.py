@@ -101,7 +101,10 @@ def plausible_date(value: datetime) -> datetime | None:
     here: year 1, epoch zeros and year 9999 are no dates."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    value = value.astimezone(UTC)
+    try:
+        value = value.astimezone(UTC)
+    except OverflowError:  # year 1 or 9999 with an offset: off the calendar in UTC
+        return None
     if not 1990 <= value.year <= datetime.now(UTC).year + 1:
         return None
     return value

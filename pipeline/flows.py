@@ -75,13 +75,12 @@ def nightly_flow(
         futures = [crawl_task.submit(s, fetcher, states[s.id], now, listener) for s in enabled]
         results = [f.result() for f in futures]
     summary = record_task(db, run_id, results, now)
-    cluster_task(db, summary.new_item_ids, config.dedupe_window_days, now, summary.updated_item_ids)
-    tag_task(db, config, db.parent / "models", now)
-    score_task(db, now)
-    outreach_task(db, now)
+    cluster_task(db, summary.new_item_ids, config.dedupe_window_days, now, summary.updated_item_ids, run_id=run_id)
+    tag_task(db, config, db.parent / "models", now, run_id=run_id)
+    score_task(db, now, run_id=run_id)
+    outreach_task(db, now, run_id=run_id)
     map_task(db, Path(initiatives_path), db.parent / "map", now)
-    finish_task(db, summary, now)
-    counts = summary.counts()
+    counts = finish_task(db, summary, now)
     logger.info("nightly run %s: %s", run_id, counts)
     for source_id, code in summary.failures:
         logger.warning("source %s failed: %s", source_id, code)

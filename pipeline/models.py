@@ -92,6 +92,7 @@ class FetchResult:
     last_modified: str | None = None
     not_modified: bool = False  # 304 answer to a conditional GET
     elapsed_s: float = 0.0
+    retry_at: datetime | None = None  # a Retry-After beyond what a run waits: do not ask before this time
 
     @property
     def ok(self) -> bool:
@@ -132,6 +133,7 @@ class SourceState:
     validators: dict[str, Validator] = field(default_factory=dict)
     known_urls: frozenset[str] = frozenset()  # URLs of items already stored, and of pages that hold none
     first_run: bool = True  # never crawled, or its backfill is not finished: follow every listing page
+    retry_at: datetime | None = None  # the server asked not to be asked again before this time
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,7 @@ class SourceOutcome:
     # backfill cut short by the time budget: item pages collected so far of those the source reaches
     backfill_done: int | None = None
     backfill_total: int | None = None
+    retry_at: datetime | None = None  # rate_limited: when the source may be asked again
 
 
 @dataclass(frozen=True)
@@ -212,3 +215,5 @@ class SourceHealth:
     silent: bool  # nothing new for much longer than its usual rhythm
     backfill_done: int | None = None  # set while the first collection of the source is unfinished
     backfill_total: int | None = None
+    retry_at: datetime | None = None  # skipped by the runs until then (the server's Retry-After)
+    item_failures: int = 0  # items of its last run that a later step could not handle

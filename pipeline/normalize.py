@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
 TRACKING_PARAMS = frozenset(
     {
@@ -72,8 +72,8 @@ def canonical_url(url: str) -> str:
     url = url.strip()
     if url.startswith("//"):
         url = "https:" + url
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
+    parts = _split(url)
+    scheme = parts.scheme.lower() if parts else ""
     if scheme not in ("http", "https"):
         return url
     if scheme == "http":
@@ -94,12 +94,21 @@ def canonical_url(url: str) -> str:
 def clean_url(url: str) -> str:
     """The URL as published, minus its fragment (but "#!" routes), tracking and session
     parameters: still the one to fetch."""
-    parts = urlsplit(url.strip())
-    if parts.scheme.lower() not in ("http", "https"):
+    parts = _split(url.strip())
+    if parts is None or parts.scheme.lower() not in ("http", "https"):
         return url.strip()
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)]
     path = _PATH_SESSION.sub("", parts.path or "/")
     return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, urlencode(query), _fragment(parts.fragment)))
+
+
+def _split(url: str):
+    """urlsplit(url), or None for what it cannot parse ("http://[" ): kept as written, it still
+    identifies the page."""
+    try:
+        return urlsplit(url)
+    except ValueError:
+        return None
 
 
 def item_id(url: str) -> str:
@@ -126,3 +135,19 @@ def content_hash(title: str, text: str) -> str:
     """Hash of the normalised title and text: equal for the same content, whatever the markup."""
     folded = fold_for_matching(title) + "\n" + fold_for_matching(text)
     return hashlib.sha1(folded.encode("utf-8")).hexdigest()[:16]
+
+
+_C0_AND_SPACE = "".join(map(chr, range(0x21)))
+
+
+def join_url(base: str, href: str, keep_fragment: bool = False) -> str | None:
+    """`href` made absolute against `base` (without its fragment unless `keep_fragment`); None when
+    it cannot be parsed (e.g. "http://[::1") or is not an http(s) link (javascript:, mailto:, data:)."""
+    href = re.sub("[\t\n\r]", "", href).strip(_C0_AND_SPACE)  # as browsers read an href
+    try:
+        url = urljoin(base, href)
+        url = url if keep_fragment else url.split("#", 1)[0]
+        scheme = urlsplit(url).scheme
+    except ValueError:
+        return None
+    return url if scheme in ("http", "https") else None

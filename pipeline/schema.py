@@ -69,6 +69,17 @@ MIGRATIONS: list[str] = [
         url VARCHAR PRIMARY KEY, source_id VARCHAR NOT NULL, error_code VARCHAR NOT NULL,
         seen_at TIMESTAMPTZ NOT NULL);
     """,
+    # 4: no input stops the night: items a step could not handle, and the server's word on timing
+    """
+    CREATE TABLE item_failures (
+        run_id VARCHAR NOT NULL, item_id VARCHAR NOT NULL, source_id VARCHAR NOT NULL, stage VARCHAR NOT NULL,
+        error_code VARCHAR NOT NULL, error_detail VARCHAR, failed_at TIMESTAMPTZ NOT NULL);
+    ALTER TABLE runs ADD COLUMN items_failed INTEGER;
+    ALTER TABLE fetch_log ADD COLUMN retry_at TIMESTAMPTZ;
+    -- dates stored before they were checked at intake: outside 1990..next year they are no dates
+    UPDATE items SET published_at = NULL
+    WHERE year(published_at) < 1990 OR year(published_at) > year(now()) + 1;
+    """,
 ]
 
 VIEWS: list[str] = [
@@ -108,7 +119,7 @@ VIEWS: list[str] = [
         SELECT source_id, max(started_at) AS last_success_at FROM fetch_log WHERE status <> 'error' GROUP BY source_id),
     last_outcome AS (
         SELECT source_id, status AS last_status, error_code AS last_error_code, error_detail AS last_error_detail,
-               started_at AS last_fetch_at
+               started_at AS last_fetch_at, run_id AS last_run_id, retry_at
         FROM fetch_log QUALIFY row_number() OVER (PARTITION BY source_id ORDER BY started_at DESC) = 1),
     backfill AS (
         SELECT source_id, backfill_done, backfill_total FROM fetch_log WHERE status <> 'error'
@@ -125,7 +136,9 @@ VIEWS: list[str] = [
                    (epoch(max(coalesce(published_at, first_seen_at))) - epoch(min(coalesce(published_at, first_seen_at))))
                    / (count(*) - 1) END AS mean_gap_s,
                max(coalesce(published_at, first_seen_at)) AS last_published_at
-        FROM items GROUP BY source_id)
+        FROM items GROUP BY source_id),
+    item_failed AS (
+        SELECT source_id, run_id, count(*) AS item_failures FROM item_failures GROUP BY source_id, run_id)
     SELECT s.source_id, s.name, o.last_status, o.last_error_code,
            coalesce(f.consecutive_failures, 0) AS consecutive_failures, k.last_success_at,
            r.last_new_item_at, coalesce(r.items_last_30_days, 0) AS items_last_30_days,
@@ -134,10 +147,11 @@ VIEWS: list[str] = [
                epoch(now()) - epoch(r.last_published_at) > greatest(3 * coalesce(r.mean_gap_s, 0), 30 * 86400)))
                AS silent,
            o.last_error_detail, o.last_fetch_at, s.kind, s.url, s.declared_category, s.enabled,
-           b.backfill_done, b.backfill_total
+           b.backfill_done, b.backfill_total, o.retry_at, coalesce(x.item_failures, 0) AS item_failures
     FROM sources s
     LEFT JOIN last_outcome o USING (source_id)
     LEFT JOIN backfill b USING (source_id)
+    LEFT JOIN item_failed x ON x.source_id = s.source_id AND x.run_id = o.last_run_id
     LEFT JOIN last_ok k USING (source_id)
     LEFT JOIN failures f USING (source_id)
     LEFT JOIN rhythm r USING (source_id)

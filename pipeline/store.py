@@ -34,13 +34,19 @@ from pipeline.models import (
     SourceState,
     Validator,
 )
+from pipeline.outputs import PathUnusable, not_a_folder, writable_folder
 from pipeline.schema import MIGRATIONS, VIEWS
 
 log = logging.getLogger(__name__)
 LOCK_WAIT_S = 600.0  # how long a run waits for another pipeline process to release the working file
 
 
-class StoreBusy(Exception):
+class StoreUnavailable(PathUnusable):
+    """The database cannot be used at its path (bad path, unwritable, not a DuckDB file, held);
+    the message is one line naming the path and what to fix."""
+
+
+class StoreBusy(StoreUnavailable):
     """Another pipeline process holds the working file for longer than we wait."""
 
 
@@ -50,11 +56,12 @@ def working_path(published: Path) -> Path:
 
 
 @contextmanager
-def open_store(published: Path, wait_s: float = LOCK_WAIT_S) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open the working file read-write (migrating it), waiting while another run holds it."""
+def open_store(published: Path, wait_s: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the working file read-write (migrating it), waiting while another run holds it
+    (LOCK_WAIT_S unless `wait_s` says otherwise)."""
     path = working_path(Path(published))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = _connect_waiting(path, wait_s)
+    check_writable(Path(published))
+    conn = _connect_waiting(path, LOCK_WAIT_S if wait_s is None else wait_s)
     try:
         conn.execute("SET TimeZone = 'UTC'")
         migrate(conn)
@@ -70,11 +77,31 @@ def _connect_waiting(path: Path, wait_s: float) -> duckdb.DuckDBPyConnection:
         try:
             return duckdb.connect(str(path))
         except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
-                raise StoreBusy(f"{path} is held by another process: {exc}") from exc
-            log.info("working database %s is busy; waiting %.1f s", path, delay)
-            time.sleep(delay)
-            delay = min(delay * 2, 10.0)
+            if "lock" not in str(exc).lower():
+                raise StoreUnavailable(f"{path} cannot be opened: {_first_line(exc)}") from exc
+            if time.monotonic() >= deadline:
+                raise StoreBusy(f"{path} is held by another process ({_first_line(exc)}): wait for it to end, then run again") from exc
+        except duckdb.Error as exc:
+            raise StoreUnavailable(f"{path} is not a usable DuckDB database: {_first_line(exc)}") from exc
+        log.info("working database %s is busy; waiting %.1f s", path, delay)
+        time.sleep(delay)
+        delay = min(delay * 2, 10.0)
+
+
+def check_writable(published: Path) -> None:
+    """Raise StoreUnavailable (one line naming the path) unless the database's folder exists or can
+    be created and is writable, and neither database path is a folder."""
+    try:
+        writable_folder(published.parent, "--db")
+        for path in (published, working_path(published)):
+            not_a_folder(path, "--db")
+    except PathUnusable as exc:
+        raise StoreUnavailable(str(exc)) from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def migrate(conn: duckdb.DuckDBPyConnection) -> int:
@@ -98,10 +125,13 @@ def publish_snapshot(published: Path) -> Path:
     published = Path(published)
     source = working_path(published)
     tmp = published.with_name(f".{published.name}.{os.getpid()}.tmp")
-    shutil.copyfile(source, tmp)
-    with open(tmp, "rb+") as handle:
-        os.fsync(handle.fileno())
-    os.replace(tmp, published)
+    try:
+        shutil.copyfile(source, tmp)
+        with open(tmp, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, published)
+    except OSError as exc:
+        raise StoreUnavailable(f"cannot publish the snapshot {published}: {exc.strerror or exc}") from exc
     return published
 
 
@@ -130,10 +160,18 @@ def load_states(conn: duckdb.DuckDBPyConnection, sources: Sequence[Source]) -> d
         known.setdefault(source_id, set()).add(url)
     done = {row[0] for row in conn.execute(
         "SELECT source_id FROM v_source_health WHERE last_success_at IS NOT NULL AND backfill_total IS NULL").fetchall()}
+    waits = _retry_times(conn)
     return {
-        s.id: SourceState(validators=validators, known_urls=frozenset(known.get(s.id, ())), first_run=s.id not in done)
+        s.id: SourceState(validators=validators, known_urls=frozenset(known.get(s.id, ())), first_run=s.id not in done,
+                          retry_at=waits.get(s.id))
         for s in sources
     }
+
+
+def _retry_times(conn: duckdb.DuckDBPyConnection) -> dict[str, datetime]:
+    """source_id -> the time its server asked not to be asked before, from its last outcome."""
+    rows = conn.execute("SELECT source_id, retry_at FROM v_source_health WHERE retry_at IS NOT NULL").fetchall()
+    return dict(rows)
 
 
 def start_run(conn: duckdb.DuckDBPyConnection, kind: str, now: datetime) -> str:
@@ -145,10 +183,20 @@ def start_run(conn: duckdb.DuckDBPyConnection, kind: str, now: datetime) -> str:
 def finish_run(conn: duckdb.DuckDBPyConnection, run_id: str, status: str, counts: dict[str, int], now: datetime) -> None:
     conn.execute(
         """UPDATE runs SET finished_at = ?, status = ?, sources_ok = ?, sources_failed = ?, items_new = ?,
-           items_updated = ? WHERE run_id = ?""",
+           items_updated = ?, items_failed = ? WHERE run_id = ?""",
         [now, status, counts.get("sources_ok", 0), counts.get("sources_failed", 0), counts.get("items_new", 0),
-         counts.get("items_updated", 0), run_id],
+         counts.get("items_updated", 0), counts.get("items_failed", 0), run_id],
     )
+
+
+def save_item_failures(conn: duckdb.DuckDBPyConnection, run_id: str, failures: Sequence[Any], now: datetime) -> None:
+    """Record items a step could not handle: each failure has item_id, source_id, stage, code, detail."""
+    _execute_many(conn, "INSERT INTO item_failures VALUES (?, ?, ?, ?, ?, ?, ?)",
+                  [(run_id, f.item_id, f.source_id, f.stage, f.code, f.detail, now) for f in failures])
+
+
+def count_item_failures(conn: duckdb.DuckDBPyConnection, run_id: str) -> int:
+    return conn.execute("SELECT count(*) FROM item_failures WHERE run_id = ?", [run_id]).fetchone()[0]
 
 
 def save_crawl(conn: duckdb.DuckDBPyConnection, run_id: str, results: Sequence[CrawlResult], now: datetime) -> tuple[list[Item], list[Item]]:
@@ -232,7 +280,7 @@ OUTCOME_SCHEMA = pa.schema(
         ("error_code", pa.string()), ("error_detail", pa.string()), ("http_status", pa.int32()),
         ("pages_fetched", pa.int32()), ("items_found", pa.int32()), ("page_errors", pa.int32()),
         ("duration_s", pa.float64()), ("listing_pages", pa.int32()), ("item_pages", pa.int32()),
-        ("backfill_done", pa.int32()), ("backfill_total", pa.int32()),
+        ("backfill_done", pa.int32()), ("backfill_total", pa.int32()), ("retry_at", pa.timestamp("us", tz="UTC")),
     ]
 )
 
@@ -401,7 +449,7 @@ def load_candidates(conn: duckdb.DuckDBPyConnection, since: datetime, until: dat
 def load_source_health(conn: duckdb.DuckDBPyConnection, now: datetime) -> list[SourceHealth]:
     rows = conn.execute(
         """SELECT source_id, name, last_status, last_error_code, consecutive_failures, last_success_at,
-                  last_new_item_at, items_last_30_days, silent, backfill_done, backfill_total
+                  last_new_item_at, items_last_30_days, silent, backfill_done, backfill_total, retry_at, item_failures
            FROM v_source_health ORDER BY source_id"""
     ).fetchall()
     return [SourceHealth(*r) for r in rows]

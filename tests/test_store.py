@@ -230,3 +230,23 @@ def test_initiatives_round_trip(db: Path) -> None:
         assert store.load_initiatives(conn) == catalogue
         shown = conn.execute("SELECT initiative_id, last_year FROM v_initiatives").fetchall()
     assert shown == [("pint-2026", 2026)]
+
+
+def test_stored_impossible_dates_become_no_dates_on_migration(tmp_path: Path) -> None:
+    import duckdb
+
+    from pipeline.schema import MIGRATIONS
+
+    db = tmp_path / "old.duckdb"
+    with duckdb.connect(str(store.working_path(db))) as old:  # a database of schema version 2
+        old.execute("CREATE TABLE schema_version (version INTEGER, applied_at TIMESTAMPTZ)")
+        for version, script in enumerate(MIGRATIONS[:2], start=1):
+            old.execute(script)
+            old.execute("INSERT INTO schema_version VALUES (?, now())", [version])
+        old.execute("""INSERT INTO items (item_id, source_id, url, title, published_at, first_seen_at, updated_at)
+                       VALUES ('far', 's', 'u1', 't', TIMESTAMPTZ '9999-12-31 23:59:59+00', now(), now()),
+                              ('ok', 's', 'u2', 't', TIMESTAMPTZ '2025-02-03 10:00:00+00', now(), now()),
+                              ('one', 's', 'u3', 't', TIMESTAMPTZ '0001-01-01 00:00:00+00', now(), now())""")
+    with store.open_store(db) as conn:
+        dated = conn.execute("SELECT item_id, year(published_at) FROM items ORDER BY item_id").fetchall()
+    assert dated == [("far", None), ("ok", 2025), ("one", None)]

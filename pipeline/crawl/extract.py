@@ -20,7 +20,6 @@ import logging
 import re
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urljoin
 
 import htmldate
 import lxml.etree
@@ -29,7 +28,7 @@ import trafilatura
 
 from pipeline.dates import find_date_in_text, parse_date_value
 from pipeline.models import FetchResult, Item, Source
-from pipeline.normalize import clean_text, clean_url, content_hash, fold_for_matching, item_id
+from pipeline.normalize import clean_text, clean_url, content_hash, fold_for_matching, item_id, join_url
 from pipeline.crawl.parse import Failure, html_to_text
 
 logger = logging.getLogger(__name__)
@@ -275,7 +274,7 @@ def find_image(tree: lxml.html.HtmlElement, base_url: str) -> str | None:
     if not image:
         found = tree.xpath("//article//img/@src|//main//img/@src")
         image = found[0] if found else None
-    return urljoin(base_url, image.strip()) if image else None
+    return join_url(base_url, image) if image else None
 
 
 def _without_title(text: str, title: str) -> str:

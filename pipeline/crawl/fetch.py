@@ -21,7 +21,10 @@ Error codes (`FetchResult.error_code`; None means success, a 304 included):
     too_many_redirects  more than settings.max_redirects redirects (or a redirect without Location)
     too_large           the body, after decompression, is longer than settings.max_body_bytes
     decode_error        unknown or corrupt Content-Encoding
-    rate_limited        still 429 Too Many Requests after the retries
+    rate_limited        still 429 Too Many Requests after the retries, or a 429/503 whose Retry-After
+                        is beyond settings.max_retry_after_s: not retried in this run, and
+                        FetchResult.retry_at says when the server may be asked again (later
+                        requests to that origin in the same run are not sent before then)
     http_<status>       any other non-2xx answer, e.g. http_404, http_410, http_500, http_503
 """
 
@@ -33,6 +36,7 @@ import threading
 import time
 import zlib
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
 
@@ -48,6 +52,7 @@ logger = logging.getLogger(__name__)
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_CRAWL_DELAY_S = 30.0
+MAX_RETRY_AFTER_DAYS = 30  # a Retry-After further ahead is read as 30 days (a year-9999 date is no plan)
 WESTERN_CHARSETS = frozenset({"cp1252", "latin_1", "iso8859_15", "ascii"})
 TEXT_TYPES = ("text/", "xml", "json", "rss", "atom", "javascript")
 ACCEPT = "text/html,application/xhtml+xml,application/rss+xml,application/atom+xml,application/xml;q=0.9,*/*;q=0.8"
@@ -60,6 +65,7 @@ class _Answer:
     code: str | None = None
     detail: str = ""
     deadline_hit: bool = False
+    retry_at: datetime | None = None
 
 
 # --- politeness ---------------------------------------------------------------------------------
@@ -193,6 +199,7 @@ class Fetcher:
         self._gates: dict[str, _OriginGate] = {}
         self._robots: dict[str, RobotsRules] = {}
         self._robots_locks: dict[str, threading.Lock] = {}
+        self._not_before: dict[str, datetime] = {}  # origin -> the time its server asked us to wait for
 
     def __enter__(self) -> Fetcher:
         s = self.settings
@@ -257,12 +264,15 @@ class Fetcher:
         headers = _conditional_headers(validator)
         current = url
         for _hop in range(self.settings.max_redirects + 1):
+            waiting = self._waiting_for(current)
+            if waiting:
+                return _failed(url, current, None, "rate_limited", waiting[1], started, retry_at=waiting[0])
             refusal = self._refusal(current, trusted, obey_robots)
             if refusal:
                 return _failed(url, current, None, *refusal, started)
             answer = self._request_with_retries(current, headers, trusted)
             if answer.code:
-                return _failed(url, current, answer.status, answer.code, answer.detail, started)
+                return _failed(url, current, answer.status, answer.code, answer.detail, started, answer.retry_at)
             if answer.status in REDIRECT_STATUSES:
                 location = answer.headers.get("location")
                 if not location:
@@ -282,10 +292,21 @@ class Fetcher:
             return "robots_disallowed", f"robots.txt of {parts.netloc} disallows {path}"
         return None
 
+    def _waiting_for(self, url: str) -> tuple[datetime, str] | None:
+        """(time, detail) when the origin of `url` asked us, earlier in this run, to wait until then."""
+        with self._lock:
+            until = self._not_before.get(_origin(url))
+        if until is None or until <= datetime.now(UTC):
+            return None
+        return until, f"the server asked not to be asked again before {until:%Y-%m-%d %H:%M} UTC"
+
     def _request_with_retries(self, url: str, headers: dict[str, str], trusted: frozenset[str]) -> _Answer:
         attempt = 0
         while True:
             answer = self._request_once(url, headers, trusted)
+            far = self._beyond_patience(url, answer)
+            if far is not None:
+                return far
             wait = self._retry_wait(answer, attempt)
             if wait is None or attempt >= self.settings.max_retries:
                 if answer.status == 429:
@@ -294,6 +315,22 @@ class Fetcher:
             logger.info("retrying %s in %.1f s (%s)", url, wait, answer.code or answer.status)
             time.sleep(wait)
             attempt += 1
+
+    def _beyond_patience(self, url: str, answer: _Answer) -> _Answer | None:
+        """A 429/503 whose Retry-After is longer than a run waits: rate_limited with the time the
+        origin may be asked again (remembered for the rest of the run), without retrying."""
+        if answer.status not in (429, 503):
+            return None
+        delay = _parse_retry_after(answer.headers.get("retry-after"))
+        if delay is None or delay <= self.settings.max_retry_after_s:
+            return None
+        retry_at = datetime.now(UTC) + timedelta(seconds=min(delay, MAX_RETRY_AFTER_DAYS * 86400.0))
+        with self._lock:
+            self._not_before[_origin(url)] = retry_at
+        code = "rate_limited" if answer.status == 429 else "http_503"
+        return _Answer(answer.status, answer.headers, code=code, retry_at=retry_at,
+                       detail=f"{answer.status} with Retry-After {delay:.0f} s: not asked again before "
+                              f"{retry_at:%Y-%m-%d %H:%M} UTC")
 
     def _retry_wait(self, answer: _Answer, attempt: int) -> float | None:
         backoff = self.retry_backoff_s * (2**attempt)
@@ -365,19 +402,25 @@ def _parse_retry_after(value: str | None) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         return float(value)
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        return max(0.0, when.timestamp() - time.time())
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    return max(0.0, when.timestamp() - time.time())
 
 
-def _failed(url: str, final_url: str, status: int | None, code: str, detail: str, started: float) -> FetchResult:
+def _failed(url: str, final_url: str, status: int | None, code: str, detail: str, started: float,
+            retry_at: datetime | None = None) -> FetchResult:
     logger.debug("fetch %s failed: %s %s", url, code, detail)
     return FetchResult(url=url, final_url=final_url, status=status, error_code=code, error_detail=detail,
-                       elapsed_s=time.monotonic() - started)
+                       elapsed_s=time.monotonic() - started, retry_at=retry_at)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 def _result(url: str, final_url: str, answer: _Answer, validator: Validator | None, started: float) -> FetchResult:

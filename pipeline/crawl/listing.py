@@ -14,13 +14,13 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import parse_qs, urljoin, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from bs4 import BeautifulSoup, Tag
 
 from pipeline.dates import find_date_in_text, parse_date_value
 from pipeline.models import FetchResult, Source
-from pipeline.normalize import canonical_url, clean_text
+from pipeline.normalize import canonical_url, clean_text, join_url
 
 SKIP_PATH = re.compile(
     r"/(a-propos|about|qui-sommes-nous|presentation|equipe|equipes|team|membres?|members|people|personnel|"
@@ -78,7 +78,7 @@ def find_item_links(result: FetchResult, source: Source) -> ListingPage:
 
 def _base_url(soup: BeautifulSoup, url: str) -> str:
     base = soup.find("base", href=True)
-    return urljoin(url, base["href"]) if isinstance(base, Tag) else url
+    return (join_url(url, base["href"]) or url) if isinstance(base, Tag) else url
 
 
 def _selected_links(soup: BeautifulSoup, selector: str, base: str, source: Source) -> list[ItemLink]:
@@ -87,8 +87,8 @@ def _selected_links(soup: BeautifulSoup, selector: str, base: str, source: Sourc
         anchor = element if element.name == "a" else element.find("a", href=True)
         if not isinstance(anchor, Tag) or not anchor.get("href"):
             continue
-        url = urljoin(base, anchor["href"].strip()).split("#", 1)[0]
-        if url_selected(url, source) and url not in found:
+        url = join_url(base, anchor["href"])
+        if url and url_selected(url, source) and url not in found:
             block = _block_of(anchor)
             found[url] = ItemLink(url, _title_of(anchor, block), _date_near(block))
     return list(found.values())
@@ -98,8 +98,8 @@ def _scored_links(soup: BeautifulSoup, base: str, source: Source) -> list[ItemLi
     listing_key = canonical_url(base)
     candidates: list[tuple[str, Tag, Tag | None]] = []
     for anchor in soup.find_all("a", href=True):
-        url = urljoin(base, anchor["href"].strip()).split("#", 1)[0]
-        if _may_be_item(url, base, listing_key, source) and not _in_boilerplate(anchor):
+        url = join_url(base, anchor["href"])
+        if url and _may_be_item(url, base, listing_key, source) and not _in_boilerplate(anchor):
             candidates.append((url, anchor, _block_of(anchor)))
     shapes = Counter(_shape(block) for _, _, block in candidates if block is not None)
     best: dict[str, tuple[int, ItemLink]] = {}
@@ -209,8 +209,8 @@ def _next_url(soup: BeautifulSoup, base: str, source: Source) -> str | None:
     here = canonical_url(base)
     for anchor in anchors:
         if isinstance(anchor, Tag) and anchor.get("href"):
-            url = urljoin(base, anchor["href"].strip()).split("#", 1)[0]
-            if canonical_url(url) != here and _site(urlsplit(url).netloc) == _site(urlsplit(base).netloc):
+            url = join_url(base, anchor["href"])
+            if url and canonical_url(url) != here and _site(urlsplit(url).netloc) == _site(urlsplit(base).netloc):
                 return url
     return None
 

@@ -6,10 +6,12 @@ page of an html listing. `parse_sitemap` reads a sitemap or a sitemap index. Exp
 returned as `Failure(code, detail)`:
 
     not_a_feed   the answer is an HTML page or anything else that holds no feed
+    bad_xml      the feed is not well-formed and no item could be recovered from it
     unsafe_xml   the document declares entities (<!ENTITY ...>): refused before parsing, so an
                  entity-expansion bomb ("billion laughs") never reaches a parser
     bad_json     a JSON Feed that is not valid JSON
     not_a_sitemap  neither <urlset> nor <sitemapindex>
+    bad_xml      (also) a sitemap that is not well-formed and holds no <loc> at all
     too_large    a gzip'd sitemap that expands beyond the size limit
 """
 
@@ -23,7 +25,7 @@ import re
 import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import urljoin
+from xml.sax import SAXParseException
 
 import feedparser
 import lxml.etree
@@ -32,7 +34,7 @@ import lxml.html
 from pipeline.dates import parse_date_value, plausible_date
 from pipeline.crawl.listing import ItemLink, ListingPage, find_item_links, url_selected  # noqa: F401 - re-exported
 from pipeline.models import FetchResult, Source
-from pipeline.normalize import canonical_url, clean_text
+from pipeline.normalize import canonical_url, clean_text, join_url
 
 logger = logging.getLogger(__name__)
 
@@ -116,13 +118,16 @@ def parse_feed(result: FetchResult, source: Source) -> ParsedFeed | Failure:
         return Failure("not_a_feed", f"HTML page at {result.final_url}")
     text = result.text or body.decode("utf-8", errors="replace")
     xml = _XML_ENCODING.sub(r"\1", text, count=1).encode("utf-8")  # already decoded: say UTF-8
-    parsed = feedparser.parse(io.BytesIO(xml), response_headers={
-        "content-type": "application/xml; charset=utf-8", "content-location": result.final_url})
+    parsed = _feedparser_parse(xml, result.final_url)
+    if isinstance(parsed, Failure):
+        return parsed
     if not parsed.get("version") and not parsed.entries:
         detail = str(parsed.get("bozo_exception", "no feed element"))
         return Failure("not_a_feed", detail[:300])
-    items = tuple(i for i in (_feed_item(e, result.final_url) for e in parsed.entries) if i is not None)
+    items = tuple(i for i in (_kept_to_entry(_feed_item, e, result.final_url) for e in parsed.entries) if i is not None)
     defect = str(parsed.get("bozo_exception", "")) if parsed.get("bozo") else ""
+    if not items and isinstance(parsed.get("bozo_exception"), SAXParseException):
+        return Failure("bad_xml", " ".join(defect.split())[:300])
     if defect:
         logger.info("feed %s recovered from a defect: %s", source.id, defect[:200])
     return ParsedFeed(title=clean_text(parsed.feed.get("title", "")), items=items, defect=defect[:300])
@@ -133,17 +138,17 @@ def _feed_item(entry: dict, base_url: str) -> FeedItem | None:
     guid = entry.get("id") or None
     if not link and guid and guid.startswith(("http://", "https://")):
         link = guid
-    if not link:
+    url = join_url(base_url, link, keep_fragment=True) if isinstance(link, str) else None
+    if not url:
         return None
     content_html = "".join(c.get("value", "") for c in entry.get("content", [])[:1])
     summary_html = entry.get("summary", "")
-    item_url = urljoin(base_url, link.strip())
-    content = html_to_text(_without_backlink_footer(content_html, item_url))
-    summary = html_to_text(_without_backlink_footer(summary_html, item_url))
+    content = html_to_text(_without_backlink_footer(content_html, url))
+    summary = html_to_text(_without_backlink_footer(summary_html, url))
     if content and content == summary:
         summary = content[:500]
     return FeedItem(
-        url=item_url,
+        url=url,
         title=html_to_text(entry.get("title", "")),
         published_at=_entry_date(entry),
         summary=summary,
@@ -167,10 +172,35 @@ def _without_backlink_footer(html: str, item_url: str) -> str:
         return html
     last = blocks[-1]
     target = canonical_url(item_url)
-    if not any(canonical_url(urljoin(item_url, a.get("href") or "")) == target for a in last.iter("a")):
+    if not any(canonical_url(join_url(item_url, a.get("href") or "") or "") == target for a in last.iter("a")):
         return html
     last.drop_tree()
     return lxml.html.tostring(root, encoding="unicode")
+def _feedparser_parse(xml: bytes, url: str):
+    """feedparser's reading of `xml`, or Failure(bad_xml) when feedparser itself breaks on it
+    (e.g. a character reference beyond Unicode in its loose parser)."""
+    try:
+        return feedparser.parse(io.BytesIO(xml), response_headers={
+            "content-type": "application/xml; charset=utf-8", "content-location": url})
+    except Exception as exc:  # noqa: BLE001 - a third-party parser on hostile bytes: its failure is the document's
+        return Failure("bad_xml", f"{type(exc).__name__}: {exc}"[:300])
+
+
+def _kept_to_entry(read, entry: dict, base_url: str) -> FeedItem | None:
+    """read(entry, base_url), kept to its entry: a date the calendar cannot hold (year 0 once
+    converted to UTC) leaves the item undated; any other failure leaves that entry out."""
+    try:
+        try:
+            return read(entry, base_url)
+        except (ValueError, OverflowError) as exc:
+            logger.info("feed entry with an impossible date (%s): kept without a date", exc)
+            return read({k: v for k, v in entry.items() if not str(k).startswith(_DATE_KEYS)}, base_url)
+    except Exception as exc:  # noqa: BLE001 - one entry's content must not cost the feed its other items
+        logger.warning("feed entry left out: %s: %s", type(exc).__name__, exc)
+        return None
+
+
+_DATE_KEYS = ("published", "updated", "created")
 
 
 def _alternate_link(entry: dict) -> str | None:
@@ -200,16 +230,42 @@ def _struct_date(parsed: tuple) -> datetime | None:
 def _entry_image(entry: dict, html: str, base_url: str) -> str | None:
     for media in entry.get("media_thumbnail", []) + entry.get("media_content", []):
         if media.get("url") and (media.get("medium", "image") == "image" or media.get("type", "").startswith("image/")):
-            return urljoin(base_url, media["url"])
+            return join_url(base_url, media["url"])
     for enclosure in entry.get("enclosures", []):
         if enclosure.get("type", "").startswith("image/") and enclosure.get("href"):
-            return urljoin(base_url, enclosure["href"])
+            return join_url(base_url, enclosure["href"])
     match = re.search(r"<img[^>]+src\s*=\s*[\"']([^\"']+)", html or "")
-    return urljoin(base_url, match.group(1)) if match else None
+    return join_url(base_url, match.group(1)) if match else None
 
 
 def _looks_like_json(body: bytes, content_type: str) -> bool:
     return "json" in content_type.lower() or body.lstrip()[:1] == b"{"
+
+
+def _json_feed_item(entry: object, base_url: str) -> FeedItem | None:
+    if not isinstance(entry, dict):
+        return None
+    link = entry.get("url") or entry.get("external_url") or entry.get("id")
+    url = join_url(base_url, link, keep_fragment=True) if isinstance(link, str) and link.strip() else None
+    if not url:
+        return None
+    content = html_to_text(_text(entry.get("content_html"))) or clean_text(_text(entry.get("content_text")))
+    date = entry.get("date_published") or entry.get("date_modified")
+    image = entry.get("image")
+    return FeedItem(
+        url=url,
+        title=clean_text(_text(entry.get("title"))),
+        published_at=parse_date_value(date) if isinstance(date, str) else None,
+        summary=clean_text(_text(entry.get("summary"))) or content[:500],
+        content=content,
+        guid=str(entry.get("id")) if entry.get("id") is not None else None,
+        image_url=join_url(base_url, image) if isinstance(image, str) else None,
+    )
+
+
+def _text(value: object) -> str:
+    """A JSON value as text: strings as they are, numbers written out, anything else empty."""
+    return value if isinstance(value, str) else str(value) if isinstance(value, (int, float)) else ""
 
 
 def _parse_json_feed(result: FetchResult) -> ParsedFeed | Failure:
@@ -219,23 +275,8 @@ def _parse_json_feed(result: FetchResult) -> ParsedFeed | Failure:
         return Failure("bad_json", str(exc)[:300])
     if not isinstance(document, dict) or "jsonfeed.org" not in str(document.get("version", "")):
         return Failure("not_a_feed", "JSON without a JSON Feed version")
-    items = []
-    for entry in document.get("items") or []:
-        if not isinstance(entry, dict):
-            continue
-        link = entry.get("url") or entry.get("external_url") or entry.get("id")
-        if not isinstance(link, str) or not link.strip():
-            continue
-        content = html_to_text(entry.get("content_html") or "") or clean_text(entry.get("content_text") or "")
-        items.append(FeedItem(
-            url=urljoin(result.final_url, link.strip()),
-            title=clean_text(str(entry.get("title") or "")),
-            published_at=parse_date_value(entry.get("date_published") or entry.get("date_modified")),
-            summary=clean_text(str(entry.get("summary") or "")) or content[:500],
-            content=content,
-            guid=str(entry.get("id")) if entry.get("id") is not None else None,
-            image_url=urljoin(result.final_url, entry["image"]) if isinstance(entry.get("image"), str) else None,
-        ))
+    entries = document.get("items") if isinstance(document.get("items"), list) else []
+    items = [item for item in (_kept_to_entry(_json_feed_item, e, result.final_url) for e in entries) if item]
     return ParsedFeed(title=clean_text(str(document.get("title") or "")), items=tuple(items))
 
 
@@ -257,12 +298,15 @@ def parse_sitemap(result: FetchResult, source: Source) -> SitemapPage | Failure:
         root = lxml.etree.fromstring(body, parser=parser)
     except lxml.etree.XMLSyntaxError as exc:
         return Failure("not_a_sitemap", str(exc)[:300])
+    if root is not None and parser.error_log and not root.xpath("//*[local-name()='loc'][normalize-space()]"):
+        return Failure("bad_xml", f"sitemap not well-formed: {parser.error_log[0].message}"[:300])
     if root is None or not isinstance(root.tag, str):
         return Failure("not_a_sitemap", "empty document")
     kind = lxml.etree.QName(root).localname
     if kind == "sitemapindex":
         locs = [_child_text(node, "loc") for node in root if _local(node) == "sitemap"]
-        return SitemapPage(urls=(), sitemaps=tuple(urljoin(result.final_url, loc) for loc in locs if loc))
+        children = (join_url(result.final_url, loc, keep_fragment=True) for loc in locs if loc)
+        return SitemapPage(urls=(), sitemaps=tuple(child for child in children if child))
     if kind != "urlset":
         return Failure("not_a_sitemap", f"root element <{kind}>")
     urls = []
@@ -270,8 +314,9 @@ def parse_sitemap(result: FetchResult, source: Source) -> SitemapPage | Failure:
         if _local(node) != "url":
             continue
         loc = _child_text(node, "loc")
-        if loc and url_selected(urljoin(result.final_url, loc), source):
-            urls.append(SitemapUrl(urljoin(result.final_url, loc), parse_date_value(_child_text(node, "lastmod"))))
+        url = join_url(result.final_url, loc, keep_fragment=True) if loc else None
+        if url and url_selected(url, source):
+            urls.append(SitemapUrl(url, parse_date_value(_child_text(node, "lastmod"))))
     return SitemapPage(urls=tuple(urls), sitemaps=())
 
 

@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 
 from pipeline.crawl.extract import extract_item, guess_language
 from pipeline.crawl.fetch import Fetcher
+from pipeline.crawl.intake import admit_item, checked_body
 from pipeline.models import (
     CrawlProgress, CrawlResult, FetchResult, Item, Source, SourceOutcome, SourceState, Validator,
 )
@@ -74,11 +75,12 @@ class _Run:
     def pages_fetched(self) -> int:
         return self.listing_pages + self.item_pages
 
-    def fetch(self, url: str, remember: bool = False) -> FetchResult:
-        """Fetch a feed, listing or sitemap document."""
+    def fetch(self, url: str, remember: bool = False, expected: str | None = None) -> FetchResult:
+        """Fetch a feed, listing or sitemap document (its body checked against the type expected)."""
         validator = self.state.validators.get(url) if remember else None
         self.listing_pages += 1
-        result = self.fetcher.fetch(url, validator, trusted_hosts=self.trusted)
+        result = checked_body(self.fetcher.fetch(url, validator, trusted_hosts=self.trusted),
+                              expected or self.source.kind)
         if self.pages_fetched == 1:
             self.http_status = result.status
         self.report()
@@ -105,8 +107,8 @@ class _Run:
         """Fetch and extract an item page; a failure counts in page_errors."""
         self.page_budget -= 1
         self.item_pages += 1
-        page = self.fetcher.fetch(url, None, trusted_hosts=self.trusted)
-        item = extract_item(page, self.source, hint)
+        page = checked_body(self.fetcher.fetch(url, None, trusted_hosts=self.trusted), "html")
+        item = _extract_isolated(page, self.source, hint)
         self.report()
         if isinstance(item, Failure):
             logger.info("source %s: item page %s failed: %s %s", self.source.id, url, item.code, item.detail)
@@ -143,10 +145,12 @@ def crawl_source(source: Source, fetcher: Fetcher, state: SourceState, now: date
         item_pages=run.item_pages,
         backfill_done=len(run.reached) - run.left_for_later if pending else None,
         backfill_total=len(run.reached) if pending else None,
+        retry_at=failure.retry_at if isinstance(failure, FetchResult) else None,
     )
     run.report(finished=True, status=status)
     validators = () if pending else tuple(run.validators)  # the next run must read the source again
-    return CrawlResult(source.id, outcome, tuple(run.items), validators, tuple(run.empty_pages))
+    items = tuple(admit_item(i) for i in run.items)
+    return CrawlResult(source.id, outcome, items, validators, tuple(run.empty_pages))
 
 
 def _status(failure: FetchResult | Failure | None) -> tuple[str, str | None, str]:
@@ -157,6 +161,15 @@ def _status(failure: FetchResult | Failure | None) -> tuple[str, str | None, str
     if isinstance(failure, Failure):
         return "error", failure.code, failure.detail
     return "ok", None, ""
+
+
+def _extract_isolated(page: FetchResult, source: Source, hint: dict | None) -> Item | Failure:
+    """extract_item, with a failure on one page's content kept to that page (code extract_error)."""
+    try:
+        return extract_item(page, source, hint)
+    except Exception as exc:  # noqa: BLE001 - one page's bad content must not cost the source its run
+        logger.warning("source %s: extraction of %s failed: %s: %s", source.id, page.url, type(exc).__name__, exc)
+        return Failure("extract_error", f"{type(exc).__name__}: {exc}"[:300])
 
 
 def _crawl_feed(run: _Run) -> FetchResult | Failure | None:

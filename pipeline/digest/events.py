@@ -89,7 +89,7 @@ def extract_event_dates(text: str, reference: datetime) -> list[EventDate]:
     """Every event date in `text`, in order of appearance; year-less dates resolved after `reference`."""
     if reference.tzinfo is None:
         raise ValueError("reference must be timezone-aware")
-    ref_day = reference.astimezone(PARIS).date()
+    ref_day = _paris_day(reference)
     taken: list[tuple[int, int]] = []
     found: list[tuple[int, EventDate]] = []
     readers = ((RANGE_WORDS, _read_range), (SINGLE_WORDS, _read_single_words),
@@ -104,6 +104,15 @@ def extract_event_dates(text: str, reference: datetime) -> list[EventDate]:
             taken.append(match.span())
             found.append((match.start(), event))
     return [event for _, event in sorted(found, key=lambda pair: pair[0])]
+
+
+def _paris_day(moment: datetime) -> date:
+    """The Paris calendar day of `moment`; at the very edges of the calendar (year 1 or 9999, where
+    the conversion overflows) its own day, so that a stored impossible date never stops a run."""
+    try:
+        return moment.astimezone(PARIS).date()
+    except OverflowError:
+        return moment.date()
 
 
 def _read_range(match: re.Match[str], ref_day: date) -> EventDate | None:

@@ -2,8 +2,11 @@
 
 The message is multipart/mixed: a multipart/alternative (plain text, then HTML) and the .ics of
 coming events. Its Message-ID depends only on the week and the recipients, so a resend of the same
-digest is recognisable (and threaded) by mail clients. Delivery retries transient failures and ends
-with `MailError` carrying a clear message; the password never appears in messages or reprs.
+digest is recognisable (and threaded) by mail clients. Delivery retries transient failures only
+(timeouts, refused or dropped connections, 4xx answers) and ends with `MailError` carrying a clear
+one-line message; what a setting must fix (STARTTLS not offered, login refused, untrusted
+certificate, unknown host) is a `MailSettingsError` naming that setting, raised at once. The
+password never appears in messages or reprs.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import hashlib
 import logging
 import re
 import smtplib
+import socket
 import ssl
 import time
 import unicodedata
@@ -33,6 +37,12 @@ _FALSE = {"0", "false", "no", "non", "off"}
 
 class MailError(Exception):
     """The digest could not be delivered; the message says why and after how many attempts."""
+
+
+class MailSettingsError(MailError):
+    """The SMTP settings must change before any delivery can work; the message names the setting."""
+
+
 
 
 @dataclass(frozen=True)
@@ -109,27 +119,56 @@ def sanitize_header(value: str) -> str:
 
 
 def send_message(msg: EmailMessage, settings: SmtpSettings, attempts: int = 3, backoff_s: float = 5.0) -> None:
-    """Deliver `msg` to every recipient, retrying SMTP and network failures with exponential backoff.
+    """Deliver `msg` to every recipient, retrying transient failures with exponential backoff.
 
-    Raises MailError after the last attempt, or at once for a rejected login (retrying a wrong
-    password only risks locking the account) or when some recipients were refused while others
-    accepted the message (retrying would send it twice to those)."""
+    Raises MailError after the last attempt, or at once for a permanent refusal (5xx), for some
+    recipients refused while others accepted the message (retrying would send it twice to those),
+    and MailSettingsError at once for what only a change of settings can fix."""
+    where = f"{settings.host}:{settings.port}"
     last_error = ""
     for attempt in range(1, attempts + 1):
         try:
             _deliver_once(msg, settings)
             logger.info("mail %s delivered to %d recipient(s) on attempt %d", msg["Message-ID"], len(settings.mail_to), attempt)
             return
-        except smtplib.SMTPAuthenticationError as exc:
-            raise MailError(f"SMTP login refused by {settings.host}:{settings.port}: {_smtp_reason(exc)}") from exc
         except _PartialDelivery as exc:
-            raise MailError(f"recipients refused by {settings.host}:{settings.port}: {exc}") from exc
+            raise MailError(f"recipients refused by {where}: {exc}") from exc
         except (smtplib.SMTPException, OSError) as exc:
+            _raise_if_not_transient(exc, settings)
             last_error = _describe(exc)
-            logger.warning("mail attempt %d/%d to %s:%d failed: %s", attempt, attempts, settings.host, settings.port, last_error)
+            logger.warning("mail attempt %d/%d to %s failed: %s", attempt, attempts, where, last_error)
             if attempt < attempts:
                 time.sleep(backoff_s * 2 ** (attempt - 1))
-    raise MailError(f"could not send the digest via {settings.host}:{settings.port} after {attempts} attempt(s): {last_error}")
+    hint = "; check VEILLE_SMTP_HOST and VEILLE_SMTP_PORT" if "connection refused" in last_error else ""
+    raise MailError(f"could not send the digest via {where} after {attempts} attempt(s): {last_error}{hint}")
+
+
+def _raise_if_not_transient(exc: BaseException, settings: SmtpSettings) -> None:
+    """Raise MailSettingsError / MailError at once when retrying `exc` cannot help."""
+    where = f"{settings.host}:{settings.port}"
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        raise MailSettingsError(
+            f"the SMTP server {where} does not offer STARTTLS: set VEILLE_SMTP_STARTTLS=false for a relay "
+            "that does not encrypt (a local relay), or set VEILLE_SMTP_HOST/VEILLE_SMTP_PORT to one that does") from exc
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        raise MailSettingsError(f"SMTP login refused by {where}: {_smtp_reason(exc)}; "
+                                "check VEILLE_SMTP_USER and VEILLE_SMTP_PASSWORD") from exc
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        raise MailSettingsError(f"the TLS certificate of {where} is not trusted ({exc.verify_message}); "
+                                "check VEILLE_SMTP_HOST") from exc
+    if isinstance(exc, ssl.SSLError):
+        raise MailSettingsError(f"TLS with {where} failed ({exc.reason or exc}); check VEILLE_SMTP_PORT "
+                                "(587 for STARTTLS) and VEILLE_SMTP_STARTTLS") from exc
+    if isinstance(exc, socket.gaierror):
+        raise MailSettingsError(f"the SMTP host {settings.host!r} does not resolve; check VEILLE_SMTP_HOST") from exc
+    if _is_permanent(exc):
+        raise MailError(f"the SMTP server {where} refused the digest: {_describe(exc)}") from exc
+
+
+def _is_permanent(exc: BaseException) -> bool:
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _ in exc.recipients.values())
+    return isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code >= 500
 
 
 class _PartialDelivery(Exception):

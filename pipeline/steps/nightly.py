@@ -24,7 +24,8 @@ from pipeline.dedupe import cluster as dedupe
 from pipeline.digest import rank
 from pipeline.config import Config
 from pipeline.crawl.fetch import Fetcher
-from pipeline.models import CrawlResult, Source, SourceState
+from pipeline.models import CrawlResult, Source, SourceOutcome, SourceState
+from pipeline.steps.isolate import each_item, in_batches, whole_batch
 
 log = logging.getLogger(__name__)
 
@@ -56,14 +57,30 @@ def prepare_crawl(config: Config, db: Path, now: datetime) -> tuple[str, dict[st
 
 def crawl_one(source: Source, fetcher: Fetcher, state: SourceState, now: datetime,
               on_progress: crawl.ProgressListener | None = None) -> CrawlResult:
-    """Crawl one source; expected failures come back inside the result."""
-    result = crawl.crawl_source(source, fetcher, state, now, on_progress)
+    """Crawl one source; expected failures come back inside the result, and so does an unexpected
+    one (code crawl_error): one source never stops another. A source whose server asked us to wait
+    (rate_limited, retry_at) is not asked before that time."""
+    if state.retry_at is not None and state.retry_at > now:
+        return _not_asked(source, state, now)
+    try:
+        result = crawl.crawl_source(source, fetcher, state, now, on_progress)
+    except Exception as exc:  # noqa: BLE001 - a bug met on one source's content is recorded against it
+        log.debug("source %s: crawl failed", source.id, exc_info=True)
+        detail = " ".join(f"{type(exc).__name__}: {exc}".split())[:500]
+        result = CrawlResult(source.id, SourceOutcome(source.id, now, "error", "crawl_error", detail))
     outcome = result.outcome
     if outcome.status == "error":
         log.warning("source %s failed: %s %s", source.id, outcome.error_code, outcome.error_detail)
     else:
         log.info("source %s: %s, %d item(s), %d page(s)", source.id, outcome.status, len(result.items), outcome.pages_fetched)
     return result
+
+
+def _not_asked(source: Source, state: SourceState, now: datetime) -> CrawlResult:
+    detail = f"not asked: the server asked not to be asked before {state.retry_at:%Y-%m-%d %H:%M} UTC"
+    log.info("source %s skipped: %s", source.id, detail)
+    outcome = SourceOutcome(source.id, now, "error", "rate_limited", detail, retry_at=state.retry_at)
+    return CrawlResult(source.id, outcome)
 
 
 def record_crawl(db: Path, run_id: str, results: Sequence[CrawlResult], now: datetime) -> CrawlSummary:
@@ -81,21 +98,33 @@ def record_crawl(db: Path, run_id: str, results: Sequence[CrawlResult], now: dat
 
 
 def cluster_new_items(
-    db: Path, new_item_ids: Sequence[str], window_days: int, now: datetime, updated_item_ids: Sequence[str] = ()
+    db: Path, new_item_ids: Sequence[str], window_days: int, now: datetime, updated_item_ids: Sequence[str] = (),
+    run_id: str = "",
 ) -> int:
     """Attach each new item to a cluster (a story); return how many joined an existing one.
 
-    Updated items keep their cluster; only their fingerprints are refreshed."""
+    Updated items keep their cluster; only their fingerprints are refreshed. An item that cannot be
+    fingerprinted or assigned is recorded in item_failures (cluster_error) and left unclustered."""
     with store.open_store(db) as conn:
-        new_items = store.load_items(conn, new_item_ids)
-        fingerprints = dedupe.fingerprint_items(new_items + store.load_items(conn, updated_item_ids))
+        loaded = store.load_items(conn, new_item_ids)
+        fingerprints, failures = in_batches(loaded + store.load_items(conn, updated_item_ids),
+                                            dedupe.fingerprint_items, "cluster")
         store.save_bands(conn, [(fp.item_id, int(key)) for fp in fingerprints for key in fp.band_keys])
+        printed = {fp.item_id for fp in fingerprints}
+        new_items = [item for item in loaded if item.item_id in printed]
+        store.save_item_failures(conn, run_id, failures, now)
         if not new_items:
             return 0
-        keys = sorted({int(key) for fp in fingerprints[: len(new_items)] for key in fp.band_keys})
+        new_ids = {item.item_id for item in new_items}
+        keys = sorted({int(key) for fp in fingerprints if fp.item_id in new_ids for key in fp.band_keys})
         arrays = store.load_window(conn, now - timedelta(days=window_days), keys)
         window = dedupe.Window.from_arrays(**arrays, load_items=lambda ids: store.load_items(conn, ids))
-        assignments = dedupe.assign_clusters(new_items, window, window_days=window_days)
+        assigned, failed = whole_batch(
+            new_items, lambda batch: dedupe.assign_clusters(batch, window, window_days=window_days), "cluster")
+        store.save_item_failures(conn, run_id, failed, now)
+        assignments = assigned or []
+        if not assignments:
+            return 0
         store.save_clusters(conn, [(a.item_id, a.cluster_id, a.match) for a in assignments])
         _refresh_representatives(conn, {a.cluster_id for a in assignments})
     joined = sum(1 for a in assignments if a.match != "new")
@@ -110,8 +139,9 @@ def _refresh_representatives(conn, cluster_ids: set[str]) -> None:
     )
 
 
-def tag_items(db: Path, config: Config, model_dir: Path, now: datetime) -> str:
-    """(Re)train when the labels changed, then predict every item the current model has not seen."""
+def tag_items(db: Path, config: Config, model_dir: Path, now: datetime, run_id: str = "") -> str:
+    """(Re)train when the labels changed, then predict every item the current model has not seen
+    (an item the model cannot read is recorded in item_failures, tag_error)."""
     declared = {s.id: s.category for s in config.sources}
     with store.open_store(db) as conn:
         corrections = [
@@ -123,8 +153,9 @@ def tag_items(db: Path, config: Config, model_dir: Path, now: datetime) -> str:
         model = _current_model(examples, model_dir)
         store.save_model_record(conn, model.version, now, len(examples), len(corrections))
         items = store.items_to_tag(conn, model.version)
-        predictions = classify.predict(model, items, declared)
+        predictions, failures = in_batches(items, lambda batch: classify.predict(model, batch, declared), "tag")
         store.save_predictions(conn, predictions, now)
+        store.save_item_failures(conn, run_id, failures, now)
     log.info("tagged %d item(s) with model %s", len(predictions), model.version)
     return model.version
 
@@ -141,20 +172,27 @@ def _current_model(examples: Sequence[classify.LabelledItem], model_dir: Path) -
     return model
 
 
-def score_items(db: Path, now: datetime, lookback_days: int = 60) -> int:
-    """Compute the mediation-worthiness of the stories of the last weeks (for v_items)."""
+def score_items(db: Path, now: datetime, lookback_days: int = 60, run_id: str = "") -> int:
+    """Compute the mediation-worthiness of the stories of the last weeks (for v_items); a story
+    that cannot be scored is recorded in item_failures (score_error)."""
     with store.open_store(db) as conn:
         candidates = store.load_candidates(conn, now - timedelta(days=lookback_days), now + timedelta(days=1))
-        scores = []
-        for candidate in candidates:
-            worth = rank.score_candidate(candidate, now)
-            scores.append((candidate.item.item_id, worth.score, rank.reason_line(worth)))
+        scores, failures = each_item(candidates, lambda c: _score(c, now), "score", item_of=lambda c: c.item)
         store.save_worthiness(conn, scores, now)
+        store.save_item_failures(conn, run_id, failures, now)
     return len(scores)
 
 
-def finish_run(db: Path, summary: CrawlSummary, now: datetime) -> Path:
-    status = "ok" if summary.sources_failed == 0 else "partial"
+def _score(candidate, now: datetime) -> tuple[str, float, str]:
+    worth = rank.score_candidate(candidate, now)
+    return candidate.item.item_id, worth.score, rank.reason_line(worth)
+
+
+def finish_run(db: Path, summary: CrawlSummary, now: datetime) -> dict[str, int]:
+    """Close the run (its counts, items_failed included) and publish the analysts' snapshot."""
     with store.open_store(db) as conn:
-        store.finish_run(conn, summary.run_id, status, summary.counts(), now)
-    return store.publish_snapshot(db)
+        counts = {**summary.counts(), "items_failed": store.count_item_failures(conn, summary.run_id)}
+        status = "ok" if summary.sources_failed == 0 and counts["items_failed"] == 0 else "partial"
+        store.finish_run(conn, summary.run_id, status, counts, now)
+    store.publish_snapshot(db)
+    return counts

@@ -24,6 +24,7 @@ from pipeline.outreach import detect as outreach
 from pipeline.outreach import model as outreach_model
 from pipeline.config import ConfigInvalid
 from pipeline.outreach.catalogue import Initiative, apply_decisions, load_initiatives_file, published_initiatives
+from pipeline.steps.isolate import whole_batch
 
 log = logging.getLogger(__name__)
 LOOKBACK_DAYS = 800  # items old enough to show last year's and the year before's editions
@@ -47,12 +48,17 @@ def load_manual_initiatives(path: Path) -> list[Initiative]:
     return manual
 
 
-def refresh_initiatives(db: Path, now: datetime) -> int:
-    """Propose initiatives from the stored items and fold them into the stored catalogue."""
+def refresh_initiatives(db: Path, now: datetime, run_id: str = "") -> int:
+    """Propose initiatives from the stored items and fold them into the stored catalogue; an item
+    that cannot be read is recorded in item_failures (outreach_error) and left out."""
     model = outreach_model.train_outreach_model(outreach_model.load_examples())
     with store.open_store(db) as conn:
         items = store.items_since(conn, now - timedelta(days=LOOKBACK_DAYS))
-        proposed = outreach.propose_initiatives(items, store.source_names(conn), model, today=mapsite.today_in_paris(now))
+        names, today = store.source_names(conn), mapsite.today_in_paris(now)
+        found, failures = whole_batch(
+            items, lambda batch: outreach.propose_initiatives(batch, names, model, today=today), "outreach")
+        store.save_item_failures(conn, run_id, failures, now)
+        proposed = found or []
         catalogue = apply_decisions(proposed, store.load_initiatives(conn), [])
         store.save_initiatives(conn, catalogue, now)
     log.info("outreach: %d proposal(s) from %d item(s); catalogue of %d", len(proposed), len(items), len(catalogue))

@@ -78,7 +78,7 @@ def send_week_digest(db: Path, built: BuiltDigest, force: bool = False, environ:
     """Send the digest once per week and recipient list; return 'sent' or 'already_sent'."""
     settings = mail.smtp_settings_from_env(os.environ if environ is None else environ)
     if isinstance(settings, list):
-        raise mail.MailError("SMTP is not configured: " + "; ".join(settings))
+        raise mail.MailSettingsError("SMTP is not configured: " + "; ".join(settings))
     week, recipients = built.digest.week, ",".join(sorted(settings.mail_to))
     try:
         status = _deliver_once(db, built, settings, week, recipients, force)

@@ -14,7 +14,7 @@ from aiosmtpd.smtp import AuthResult
 
 from loopback import MailCollector, free_port
 from pipeline.digest.build import build_digest, render_html, render_ics, render_text
-from pipeline.digest.mail import MailError, SmtpSettings, build_message, message_id, send_message, smtp_settings_from_env
+from pipeline.digest.mail import MailError, MailSettingsError, SmtpSettings, build_message, message_id, send_message, smtp_settings_from_env
 from pipeline.models import Candidate, Item
 from pipeline.normalize import item_id
 
@@ -129,13 +129,39 @@ def test_delivery_to_a_real_smtp_server(smtp_server):
     assert "BEGIN:VEVENT" in ics and "DTSTART:20261212T090000Z" in ics
 
 
-def test_refusing_server_raises_after_retries(smtp_server):
-    handler = MailCollector("554 5.7.1 Message refused by policy")
+def test_transient_refusal_raises_after_retries(smtp_server):
+    handler = MailCollector("451 4.3.0 Try again later")
     settings = local_settings(smtp_server(handler))
     with pytest.raises(MailError) as failure:
         send_message(message_for(settings), settings, attempts=3, backoff_s=0)
     assert handler.attempts == 3 and handler.messages == []
-    assert "554" in str(failure.value) and "3 attempt" in str(failure.value)
+    assert "451" in str(failure.value) and "3 attempt" in str(failure.value)
+
+
+def test_permanent_refusal_is_not_retried(smtp_server):
+    handler = MailCollector("554 5.7.1 Message refused by policy")
+    settings = local_settings(smtp_server(handler))
+    with pytest.raises(MailError) as failure:
+        send_message(message_for(settings), settings, attempts=3, backoff_s=0)
+    assert handler.attempts == 1 and handler.messages == []
+    assert "554" in str(failure.value) and "\n" not in str(failure.value)
+    assert not isinstance(failure.value, MailSettingsError)
+
+
+def test_server_without_starttls_names_the_setting_and_is_not_retried(smtp_server):
+    handler = MailCollector()
+    settings = local_settings(smtp_server(handler), starttls=True)
+    with pytest.raises(MailSettingsError) as failure:
+        send_message(message_for(settings), settings, attempts=3, backoff_s=0)
+    message = str(failure.value)
+    assert "STARTTLS" in message and "VEILLE_SMTP_STARTTLS=false" in message and "\n" not in message
+    assert handler.attempts == 0 and handler.messages == []
+
+
+def test_unknown_smtp_host_names_the_setting():
+    settings = local_settings(free_port(), host="smtp.does-not-exist.invalid")
+    with pytest.raises(MailSettingsError, match="VEILLE_SMTP_HOST"):
+        send_message(message_for(settings), settings, attempts=3, backoff_s=0)
 
 
 class RejectAll:
@@ -165,6 +191,7 @@ def test_rejected_login_is_not_retried():
     # smtplib tries each mechanism the server offers once; a retry would try them all again
     assert authenticator.mechanisms and len(authenticator.mechanisms) == len(set(authenticator.mechanisms))
     assert "login refused" in str(failure.value) and "mauvais" not in str(failure.value)
+    assert isinstance(failure.value, MailSettingsError) and "VEILLE_SMTP_PASSWORD" in str(failure.value)
 
 
 def test_closed_port_raises_after_retries():
