@@ -30,6 +30,8 @@ from pipeline.dates import find_date_in_text, parse_date_value
 from pipeline.models import FetchResult, Item, Source
 from pipeline.normalize import clean_text, clean_url, content_hash, fold_for_matching, item_id
 from pipeline.crawl.parse import Failure, html_to_text
+from pipeline.crawl.template import Template
+from pipeline.crawl.title import find_title
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +41,6 @@ DATE_META = (
     "publication_date", "parsely-pub-date", "sailthru.date", "citation_publication_date",
 )
 PUBLISHED_LABEL = re.compile(r"(publi[ée]e?|post[ée]e?|mis en ligne|date)\s*(le|:)?\s*", re.IGNORECASE)
-TITLE_SEPARATORS = re.compile(r"\s+[|–—-]\s+|\s+::\s+|\s+»\s+")
 FRENCH_WORDS = frozenset("le la les des du de et est un une pour dans sur avec au aux qui que sont par".split())
 ENGLISH_WORDS = frozenset("the and is are of to in for with on that this by from was were".split())
 MIN_TEXT_CHARS = 200  # below this, try harder (recall-oriented extraction, then the container)
@@ -47,9 +48,11 @@ MIN_ITEM_CHARS = 40
 SUMMARY_CHARS = 300
 
 
-def extract_item(result: FetchResult, source: Source, hint: dict[str, Any] | None = None) -> Item | Failure:
+def extract_item(result: FetchResult, source: Source, hint: dict[str, Any] | None = None,
+                 template: Template = Template()) -> Item | Failure:
     """The item on a fetched page. `hint` may carry title, published_at, summary, content,
-    image_url, guid from a feed or a listing: its title and date win over the page's."""
+    image_url, guid from a feed or a listing: its title and date win over the page's. The texts of the
+    source's `template` are never its title nor lines of its text."""
     hint = hint or {}
     if not result.ok:
         return Failure(result.error_code or "fetch_error", result.error_detail)
@@ -60,7 +63,7 @@ def extract_item(result: FetchResult, source: Source, hint: dict[str, Any] | Non
         tree = lxml.html.document_fromstring(html)
     except (lxml.etree.ParserError, ValueError) as exc:
         return Failure("not_html", str(exc)[:200])
-    text = extract_main_text(html, tree)
+    text = template.strip(extract_main_text(html, tree))
     if len(text) < MIN_ITEM_CHARS:
         text = ""  # a menu word or a cookie line is not an item
     if len(text) < len(hint.get("content") or ""):
@@ -69,7 +72,7 @@ def extract_item(result: FetchResult, source: Source, hint: dict[str, Any] | Non
         text = clean_text(hint.get("summary") or "")
     if not text:
         return Failure("no_text", f"no main text at {result.final_url}")
-    title = clean_text(hint.get("title") or "") or find_title(tree)
+    title = clean_text(hint.get("title") or "") or find_title(tree, template)
     text = _without_title(text, title)
     published = hint.get("published_at") or find_published(tree, html, text)
     url = clean_url(result.url)
@@ -109,26 +112,6 @@ def _container_text(tree: lxml.html.HtmlElement) -> str:
                 junk.drop_tree()
             return html_to_text(lxml.html.tostring(container, encoding="unicode"))
     return ""
-
-
-def find_title(tree: lxml.html.HtmlElement) -> str:
-    """The item title: the <h1> that the <title> or og:title agrees with, else the first <h1> of the
-    article, else og:title, else <title> without the site name."""
-    doc_title = clean_text(" ".join(tree.xpath("//title//text()"))).replace("\n", " ")
-    og_title = _meta(tree, "og:title") or ""
-    reference = fold_for_matching(doc_title + " " + og_title)
-    headings = [clean_text(h.text_content()).replace("\n", " ") for h in tree.xpath("//h1")]
-    headings = [h for h in headings if h]
-    for heading in headings:
-        if fold_for_matching(heading) and fold_for_matching(heading) in reference:
-            return heading
-    in_article = tree.xpath("//article//h1|//main//h1")
-    if in_article and clean_text(in_article[0].text_content()):
-        return clean_text(in_article[0].text_content()).replace("\n", " ")
-    if og_title:
-        return og_title
-    parts = TITLE_SEPARATORS.split(doc_title)
-    return max(parts, key=len) if parts else (headings[0] if headings else "")
 
 
 def find_published(tree: lxml.html.HtmlElement, html: str, text: str) -> datetime | None:

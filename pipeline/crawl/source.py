@@ -27,6 +27,7 @@ from pipeline.crawl.fetch import Fetcher
 from pipeline.models import CrawlResult, FetchResult, Item, Source, SourceOutcome, SourceState, Validator
 from pipeline.normalize import canonical_url, clean_text, clean_url, content_hash, item_id
 from pipeline.crawl.parse import FeedItem, Failure, find_item_links, parse_feed, parse_sitemap
+from pipeline.crawl.settle import ItemPage, settle_items
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ class _Run:
     seen: set[str] = field(default_factory=set)
     page_budget: int = 0
     http_status: int | None = None  # of the source's own URL (feed, first listing page, sitemap)
+    item_pages: dict[str, ItemPage] = field(default_factory=dict)  # for settle_items
 
     def fetch(self, url: str, remember: bool = False) -> FetchResult:
         validator = self.state.validators.get(url) if remember else None
@@ -78,6 +80,7 @@ class _Run:
             logger.info("source %s: item page %s failed: %s %s", self.source.id, url, item.code, item.detail)
             self.page_errors += 1
             return None
+        self.item_pages[item.url] = ItemPage(page, from_feed=bool(hint and hint.get("title")))
         return item
 
 
@@ -88,6 +91,7 @@ def crawl_source(source: Source, fetcher: Fetcher, state: SourceState, now: date
     run = _Run(source, fetcher, state, frozenset({host}) if host else frozenset(), page_budget=source.max_new_items)
     crawl = {"feed": _crawl_feed, "html": _crawl_html, "sitemap": _crawl_sitemap}[source.kind]
     failure = crawl(run)
+    items = settle_items(run.items, run.item_pages).items
     status = "ok"
     code, detail = None, ""
     if isinstance(failure, FetchResult):
@@ -99,10 +103,10 @@ def crawl_source(source: Source, fetcher: Fetcher, state: SourceState, now: date
         status, code, detail = "error", failure.code, failure.detail
     outcome = SourceOutcome(
         source_id=source.id, started_at=now, status=status, error_code=code, error_detail=detail[:500],
-        http_status=run.http_status, pages_fetched=run.pages_fetched, items_found=len(run.items),
+        http_status=run.http_status, pages_fetched=run.pages_fetched, items_found=len(items),
         page_errors=run.page_errors, duration_s=time.monotonic() - started,
     )
-    return CrawlResult(source.id, outcome, tuple(run.items), tuple(run.validators))
+    return CrawlResult(source.id, outcome, items, tuple(run.validators))
 
 
 def _crawl_feed(run: _Run) -> FetchResult | Failure | None:
