@@ -7,6 +7,8 @@
                  its tags, categories or authors, by the last segment of its path
     listing      a page that is mostly lists of links to other pages of the site: repeated link
                  blocks (blocks.py) hold at least LISTING_SHARE of its content text
+and `is_placeholder(tree, template)` tells a page whose article is empty once the source's template
+is set aside (settle.py: code "empty").
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from urllib.parse import parse_qs, urlsplit
 import lxml.html
 
 from pipeline.crawl.blocks import link_groups
+from pipeline.crawl.parse import html_to_text
+from pipeline.crawl.template import Template
 from pipeline.normalize import clean_text
 
 PAGINATION_PATH = re.compile(r"/page/?\d+/?$", re.IGNORECASE)
@@ -28,6 +32,7 @@ ABOUT_SEGMENT = re.compile(
     r"credits|accessibilite|plan-du-site|sitemap|tags?|categories|category|categorie|etiquettes?|archives?|"
     r"authors?|auteurs?|search|recherche|thanks|merci|404)(\.html?)?$", re.IGNORECASE)
 LISTING_SHARE = 0.5
+MIN_ARTICLE_CHARS = 40
 CONTENT_JUNK = ".//script|.//style|.//nav|.//footer|.//header|.//aside|.//form|.//noscript"
 
 
@@ -76,3 +81,13 @@ def _content_chars(root: lxml.html.HtmlElement) -> int:
         if not junk.xpath("ancestor::article|ancestor::main"):
             junk.drop_tree()
     return len(clean_text(body.text_content()))
+
+
+def is_placeholder(tree: lxml.html.HtmlElement, template: Template) -> bool:
+    """The page's single <article> holds less than MIN_ARTICLE_CHARS of text besides the source's
+    template (a post that only points elsewhere, an empty page)."""
+    articles = tree.xpath("//article[not(ancestor::article)]")
+    if len(articles) != 1:
+        return False
+    lines = html_to_text(lxml.html.tostring(articles[0], encoding="unicode")).split("\n")
+    return len(" ".join(line for line in lines if not template.has(line))) < MIN_ARTICLE_CHARS

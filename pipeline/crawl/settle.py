@@ -5,7 +5,7 @@ Each item page was extracted on its own; only together do the pages show what th
 `settle_items` learns the template (template.py) from every page fetched, then for each item: its
 title is chosen again without the template (unless a feed gave it), template lines leave its text,
 and a page that `not_item_reason` (pagekind.py) recognises as a home, listing, pagination or about
-page is dropped (logged with its code; a feed's own entries are always items).
+page, or one whose article is empty without the template (is_placeholder), is dropped (logged with its code; a feed's own entries are always items).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 import lxml.etree
 import lxml.html
 
-from pipeline.crawl.pagekind import not_item_reason
+from pipeline.crawl.pagekind import is_placeholder, not_item_reason
 from pipeline.crawl.template import Template, learn_template, page_texts
 from pipeline.crawl.title import find_title
 from pipeline.models import FetchResult, Item
@@ -52,13 +52,17 @@ def settle_items(items: Sequence[Item], pages: dict[str, ItemPage]) -> Settled:
         if tree is None or record is None:
             settled.append(item)
             continue
-        reason = None if record.from_feed else not_item_reason(tree, record.page.final_url or item.url)
+        reason = None if record.from_feed else _not_item(tree, record.page.final_url or item.url, template)
         if reason:
             logger.info("source %s: %s is no item (%s)", item.source_id, item.url, reason)
             not_items[reason] += 1
             continue
         settled.append(_without_template(item, tree, template, keep_title=record.from_feed))
     return Settled(tuple(settled), not_items)
+
+
+def _not_item(tree: lxml.html.HtmlElement, url: str, template: Template) -> str | None:
+    return not_item_reason(tree, url) or ("empty" if is_placeholder(tree, template) else None)
 
 
 def _without_template(item: Item, tree: lxml.html.HtmlElement, template: Template, keep_title: bool) -> Item:

@@ -27,11 +27,11 @@ def find_title(tree: lxml.html.HtmlElement, template: Template = Template()) -> 
     """The title of the item on the page `tree` (see the module docstring)."""
     site_name = _meta(tree, "og:site_name")
     og_title = _meta(tree, "og:title")
-    if template.has(og_title) or _same(og_title, site_name):
+    if template.has(og_title, "og") or _same(og_title, site_name):
         og_title = ""
     doc_title = " ".join(tree.xpath("//title//text()"))
-    parts = [p for p in title_parts(doc_title) if not template.has(p) and not _same(p, site_name)]
-    headings = [h for h in tree.xpath("//h1") if _text(h) and not template.has(_text(h)) and not _names_site(h, site_name)]
+    parts = [p for p in title_parts(doc_title) if not template.has(p, "title") and not _same(p, site_name)]
+    headings = [h for h in tree.xpath("//h1") if _text(h) and not template.has(_text(h), "h1") and not _names_site(h, site_name)]
     agreed = {fold_for_matching(og_title)} | {fold_for_matching(p) for p in parts}
     for heading in headings:
         if fold_for_matching(_text(heading)) in agreed:
