@@ -73,7 +73,7 @@ def extract_item(result: FetchResult, source: Source, hint: dict[str, Any] | Non
     if not text:
         return Failure("no_text", f"no main text at {result.final_url}")
     title = clean_text(hint.get("title") or "") or find_title(tree, template)
-    text = _without_title(text, title)
+    text = without_title(text, title)
     published = hint.get("published_at") or find_published(tree, html, text)
     url = clean_url(result.url)
     return Item(
@@ -98,12 +98,12 @@ def extract_main_text(html: str, tree: lxml.html.HtmlElement | None = None) -> s
         recall = trafilatura.extract(html, include_comments=False, include_tables=True, favor_recall=True) or ""
         text = recall if len(recall) > len(text) else text
     if len(text) < MIN_TEXT_CHARS and tree is not None:
-        fallback = _container_text(tree)
+        fallback = container_text(tree)
         text = fallback if len(fallback) > len(text) else text
     return clean_text(text)
 
 
-def _container_text(tree: lxml.html.HtmlElement) -> str:
+def container_text(tree: lxml.html.HtmlElement) -> str:
     for xpath in ("//article", "//main", "//*[@role='main']", "//body"):
         nodes = tree.xpath(xpath)
         if nodes:
@@ -223,7 +223,7 @@ def find_image(tree: lxml.html.HtmlElement, base_url: str) -> str | None:
     return urljoin(base_url, image.strip()) if image else None
 
 
-def _without_title(text: str, title: str) -> str:
+def without_title(text: str, title: str) -> str:
     """The main text without its first line when that line is the title (extractors keep the <h1>)."""
     first, _, rest = text.partition("\n")
     if rest and fold_for_matching(first) == fold_for_matching(title):

@@ -3,7 +3,8 @@ learned from them and applied, pages that are no item left out.
 
 Each item page was extracted on its own; only together do the pages show what their site repeats.
 `settle_items` learns the template (template.py) from every page fetched, then for each item: its
-title is chosen again without the template (unless a feed gave it), template lines leave its text,
+title is chosen again without the template (unless a feed gave it), template lines leave its text
+(a text left short is read again from the page's article or main element, without the template),
 and a page that `not_item_reason` (pagekind.py) recognises as a home, listing, pagination or about
 page, or one whose article is empty without the template (is_placeholder), is dropped (logged with its code; a feed's own entries are always items).
 """
@@ -18,6 +19,7 @@ from dataclasses import dataclass, replace
 import lxml.etree
 import lxml.html
 
+from pipeline.crawl.extract import MIN_TEXT_CHARS, container_text, without_title
 from pipeline.crawl.pagekind import is_placeholder, not_item_reason
 from pipeline.crawl.template import Template, learn_template, page_texts
 from pipeline.crawl.title import find_title
@@ -67,7 +69,11 @@ def _not_item(tree: lxml.html.HtmlElement, url: str, template: Template) -> str 
 
 def _without_template(item: Item, tree: lxml.html.HtmlElement, template: Template, keep_title: bool) -> Item:
     title = item.title if keep_title else (find_title(tree, template) or item.title)
-    text = template.strip(item.text) or item.text
+    text = template.strip(item.text)
+    if len(text) < MIN_TEXT_CHARS:  # what was left may be a column beside a short article: read the article
+        container = without_title(template.strip(container_text(tree)), title)
+        text = container if len(container) > len(text) else text
+    text = text or item.text
     if (title, text) == (item.title, item.text):
         return item
     return replace(item, title=title, text=text, content_hash=content_hash(title, text))
