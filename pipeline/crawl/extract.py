@@ -5,6 +5,9 @@ benchmarks/extraction.py), with a recall-oriented second try and a plain <articl
 The date is read from the hint (the feed's own date), then machine-readable metadata (article:
 published_time and friends, JSON-LD datePublished, <time datetime>), then htmldate, then French text
 ("Publié le 03/02/2025", "14 octobre 2010"). A feed's title and date (the `hint`) win over the page's.
+The title is the page's own heading (title.py), never the site's name; the texts of the source's
+`template` (template.py, learned by settle.py once all pages of a crawl are in) are neither its
+title nor lines of its text.
 
 Expected failures are `Failure` values: the fetch's own code when the fetch failed, or
     not_html   the answer is not an HTML page
