@@ -44,7 +44,8 @@ BOILERPLATE_TAGS = frozenset({"nav", "footer", "aside", "form"})
 BLOCK_TAGS = frozenset({"article", "li", "div", "tr", "section"})
 GENERIC_TEXT = re.compile(r"^(lire la suite|lire plus|en savoir plus|la suite|suite|plus|read more|more|continuer|voir)\W*$", re.I)
 NEXT_TEXT = re.compile(r"^(suivant|suivante|page suivante|next|next page|›|»|→|>|>>|articles plus anciens|"
-                       r"older posts|older entries|entrées précédentes|articles précédents)\W*$", re.IGNORECASE)
+                       r"plus anciens|older|older posts|older entries|entrées précédentes|articles précédents)\W*$",
+                       re.IGNORECASE)
 SLUG = re.compile(r"[a-z0-9]+(-[a-z0-9]+){2,}", re.IGNORECASE)
 ITEM_PATH = re.compile(r"(/\d{4}/|/node/\d+|[?&]p=\d+|/\d{4}-\d{2}-\d{2}|\.html?$)")
 MIN_SCORE = 4
@@ -256,7 +257,7 @@ def _next_url(soup: BeautifulSoup, base: str, source: Source) -> str | None:
 def _says_next(anchor: Tag) -> bool:
     classes = " ".join(anchor.get("class") or [])
     label = clean_text(anchor.get_text(" ") or str(anchor.get("aria-label") or ""))
-    return bool(re.search(r"(^|[\s_-])next([\s_-]|$)", classes)) or bool(NEXT_TEXT.match(label))
+    return bool(re.search(r"(^|[\s_-])(next|older)([\s_-]|$)", classes)) or bool(NEXT_TEXT.match(label))
 
 
 def _numbered_next(soup: BeautifulSoup, base: str) -> list[Tag]:

@@ -4,7 +4,8 @@
     home         the site's root page
     pagination   a numbered page of a listing (/page/2/, /page2/, ?page=2)
     about        a page about the site itself (about, contact, team, legal notice) or an index of
-                 its tags, categories or authors, by the last segment of its path
+                 its tags, categories or authors, by the last segment of its path; or the page of one
+                 tag, category, author or member (/tag/x/, /author/x/, /members/x.html)
     listing      a page that is mostly lists of links to other pages of the site: repeated link
                  blocks (blocks.py) hold at least LISTING_SHARE of its content text
 and `is_placeholder(tree, template)` tells a page whose article is empty once the source's template
@@ -31,6 +32,8 @@ ABOUT_SEGMENT = re.compile(
     r"nous-contacter|equipe|equipes|team|membres|members|people|personnel|annuaire|mentions-legales|legal|"
     r"credits|accessibilite|plan-du-site|sitemap|tags?|categories|category|categorie|etiquettes?|archives?|"
     r"authors?|auteurs?|search|recherche|thanks|merci|404)(\.html?)?$", re.IGNORECASE)
+TAXONOMY_SEGMENT = re.compile(r"^(tags?|categories|category|categorie|etiquettes?|authors?|auteurs?|members|membres|"
+                              r"people|team|equipes?)$", re.IGNORECASE)
 LISTING_SHARE = 0.5
 MIN_ARTICLE_CHARS = 40
 CONTENT_JUNK = ".//script|.//style|.//nav|.//footer|.//header|.//aside|.//form|.//noscript"
@@ -44,7 +47,8 @@ def not_item_reason(tree: lxml.html.HtmlElement, url: str) -> str | None:
         return "home"
     if PAGINATION_PATH.search(parts.path) or PAGINATION_QUERY & set(parse_qs(parts.query)):
         return "pagination"
-    if ABOUT_SEGMENT.match(path.rsplit("/", 1)[-1]):
+    segments = path.split("/")
+    if ABOUT_SEGMENT.match(segments[-1]) or (len(segments) > 2 and TAXONOMY_SEGMENT.match(segments[-2])):
         return "about"
     if listing_share(tree, url) >= LISTING_SHARE:
         return "listing"

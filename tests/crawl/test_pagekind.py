@@ -29,6 +29,9 @@ def teasers(count: int) -> str:
     (SITE + "/actualites?page=2", teasers(2), "pagination"),
     (SITE + "/a-propos/", PARAGRAPH, "about"),
     (SITE + "/tags/", PARAGRAPH, "about"),
+    (SITE + "/author/jeanne-martin/", PARAGRAPH, "about"),
+    (SITE + "/members/jeanne.html", PARAGRAPH, "about"),
+    (SITE + "/actualites/equipe-de-france-de-robotique/", PARAGRAPH, None),
     (SITE + "/robotique", "<h1>Robotique</h1>" + teasers(8), "listing"),
     (SITE + "/billets/9", "<article><h1>Billet</h1>" + PARAGRAPH + "</article>", None),
 ])
