@@ -2,9 +2,11 @@
 
 `discover_sources(url, fetcher)` reads the homepage and tries, in order: feeds announced by
 <link rel="alternate">, the usual feed paths (/feed, /rss.xml, /atom.xml, /index.xml, /feed.xml),
-sitemaps named in robots.txt or at /sitemap.xml, and news listing pages (links named or located
-like /actualites, /news, /blog). Every candidate is fetched and parsed: only what really works is
-proposed, as dicts ready to dump into sources.yaml (id, name, kind, url, category: mixed).
+sitemaps named in robots.txt or at /sitemap.xml, and the news listing: among the pages named or
+located like one (/actualites, /news, /blog), the home page itself and the pages of its menu, the one
+with the most item links (listing.py: a block repeated five times or more, whatever the URLs look
+like). Every candidate is fetched and parsed: only what really works is proposed, as dicts ready to
+dump into sources.yaml (id, name, kind, url, category: mixed).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from bs4 import BeautifulSoup, Tag
 from pipeline.crawl.fetch import Fetcher
 from pipeline.models import FetchResult, Source
 from pipeline.normalize import canonical_url, clean_text
+from pipeline.crawl.listing import FILE_EXTENSION, SKIP_PATH
 from pipeline.crawl.parse import Failure, find_item_links, parse_feed, parse_sitemap
 
 logger = logging.getLogger(__name__)
@@ -29,6 +32,7 @@ LISTING_LINK = re.compile(r"/(actualites?|actus?|news|blog|breves|evenements|a-l
 LISTING_TEXT = re.compile(r"^(actualit[ée]s?|actus?|news|blog|brèves|toutes les actualités)$", re.IGNORECASE)
 MIN_LISTING_LINKS = 3
 MAX_CANDIDATES = 8
+MAX_LISTING_CANDIDATES = 12
 
 
 def discover_sources(url: str, fetcher: Fetcher) -> list[dict]:
@@ -49,7 +53,7 @@ def discover_sources(url: str, fetcher: Fetcher) -> list[dict]:
     sitemap = _first_working(fetcher, trusted, sitemap_urls, lambda r: not isinstance(parse_sitemap(r, probe), Failure))
     if sitemap:
         found.append(_entry(site_name, "sitemap", sitemap))
-    listing = _first_working(fetcher, trusted, _listing_candidates(soup, home.final_url), lambda r: _is_listing(r, probe))
+    listing = _best_listing(fetcher, trusted, _listing_candidates(soup, home.final_url), probe)
     if listing:
         found.append(_entry(site_name, "html", listing))
     return found
@@ -83,17 +87,35 @@ def _is_feed(result: FetchResult, probe: Source) -> bool:
 
 
 def _listing_candidates(soup: BeautifulSoup, base: str) -> list[str]:
-    linked = []
+    """Links named or placed like a news listing, the home page itself, the menu's other pages, then
+    the usual listing paths."""
+    linked, menu = [], []
     for anchor in soup.find_all("a", href=True):
-        href = urljoin(base, anchor["href"])
-        same_site = urlsplit(href).netloc == urlsplit(base).netloc
-        if same_site and (LISTING_LINK.search(urlsplit(href).path) or LISTING_TEXT.match(clean_text(anchor.get_text(" ")))):
+        href = urljoin(base, anchor["href"]).split("#", 1)[0]
+        parts = urlsplit(href)
+        if parts.netloc != urlsplit(base).netloc or SKIP_PATH.search(parts.path) or FILE_EXTENSION.search(parts.path):
+            continue
+        if LISTING_LINK.search(parts.path) or LISTING_TEXT.match(clean_text(anchor.get_text(" "))):
             linked.append(href)
-    return linked + [urljoin(base, path) for path in LISTING_PATHS] + [base]
+        elif anchor.find_parent(["nav", "header"]) or anchor.find_parent(attrs={"role": "navigation"}):
+            menu.append(href)
+    return linked + [base] + menu + [urljoin(base, path) for path in LISTING_PATHS]
 
 
-def _is_listing(result: FetchResult, probe: Source) -> bool:
-    return len(find_item_links(result, probe).links) >= MIN_LISTING_LINKS
+def _best_listing(fetcher: Fetcher, trusted: frozenset[str], urls: list[str], probe: Source) -> str | None:
+    """The candidate page whose item links (listing.py: its repeated blocks) are the most numerous,
+    at least MIN_LISTING_LINKS; the earlier candidate on a tie."""
+    best, best_count, tried = None, MIN_LISTING_LINKS - 1, set()
+    for candidate in urls:
+        key = canonical_url(candidate)
+        if key in tried or len(tried) >= MAX_LISTING_CANDIDATES:
+            continue
+        tried.add(key)
+        result = fetcher.fetch(candidate, trusted_hosts=trusted)
+        count = len(find_item_links(result, probe).links) if result.ok else 0
+        if count > best_count:
+            best, best_count = result.url, count
+    return best
 
 
 def _site_name(soup: BeautifulSoup, url: str) -> str:

@@ -6,6 +6,9 @@ The date is read from machine-readable metadata (article:published_time and frie
 datePublished), then the hint (the feed's or listing's date), then <time datetime>, htmldate and
 French text ("Publié le 03/02/2025", "14 octobre 2010"); Item.date_source says which. A feed's title
 (the `hint`) wins over the page's.
+The title is the page's own heading (title.py), never the site's name; the texts of the source's
+`template` (template.py, learned by settle.py once all pages of a crawl are in) are neither its
+title nor lines of its text.
 
 Expected failures are `Failure` values: the fetch's own code when the fetch failed, or
     not_html   the answer is not an HTML page
@@ -30,6 +33,8 @@ from pipeline.dates import find_date_in_text, parse_date_value
 from pipeline.models import FetchResult, Item, Source
 from pipeline.normalize import clean_text, clean_url, content_hash, fold_for_matching, item_id, join_url
 from pipeline.crawl.parse import Failure, html_to_text
+from pipeline.crawl.template import Template
+from pipeline.crawl.title import find_title
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +44,6 @@ DATE_META = (
     "publication_date", "parsely-pub-date", "sailthru.date", "citation_publication_date",
 )
 PUBLISHED_LABEL = re.compile(r"(publi[ée]e?|post[ée]e?|mis en ligne|date)\s*(le|:)?\s*", re.IGNORECASE)
-TITLE_SEPARATORS = re.compile(r"\s+[|–—-]\s+|\s+::\s+|\s+»\s+")
 FRENCH_WORDS = frozenset("le la les des du de et est un une pour dans sur avec au aux qui que sont par".split())
 ENGLISH_WORDS = frozenset("the and is are of to in for with on that this by from was were".split())
 MIN_TEXT_CHARS = 200  # below this, try harder (recall-oriented extraction, then the container)
@@ -49,9 +53,11 @@ CONTAINER_GAIN = 1.2  # the container's text wins when this many times longer th
 SUMMARY_CHARS = 300
 
 
-def extract_item(result: FetchResult, source: Source, hint: dict[str, Any] | None = None) -> Item | Failure:
+def extract_item(result: FetchResult, source: Source, hint: dict[str, Any] | None = None,
+                 template: Template = Template()) -> Item | Failure:
     """The item on a fetched page. `hint` may carry title, published_at, summary, content,
-    image_url, guid from a feed or a listing: its title and date win over the page's."""
+    image_url, guid from a feed or a listing: its title and date win over the page's. The texts of the
+    source's `template` are never its title nor lines of its text."""
     hint = hint or {}
     if not result.ok:
         return Failure(result.error_code or "fetch_error", result.error_detail)
@@ -62,7 +68,7 @@ def extract_item(result: FetchResult, source: Source, hint: dict[str, Any] | Non
         tree = lxml.html.document_fromstring(html)
     except (lxml.etree.ParserError, ValueError) as exc:
         return Failure("not_html", str(exc)[:200])
-    text = extract_main_text(html, tree)
+    text = template.strip(extract_main_text(html, tree))
     if len(text) < MIN_ITEM_CHARS:
         text = ""  # a menu word or a cookie line is not an item
     if len(text) < len(hint.get("content") or ""):
@@ -71,8 +77,8 @@ def extract_item(result: FetchResult, source: Source, hint: dict[str, Any] | Non
         text = clean_text(hint.get("summary") or "")
     if not text:
         return Failure("no_text", f"no main text at {result.final_url}")
-    title = clean_text(hint.get("title") or "") or find_title(tree)
-    text = _without_title(text, title)
+    title = clean_text(hint.get("title") or "") or find_title(tree, template)
+    text = without_title(text, title)
     published, date_source = _choose_date(hint, tree, html, text)
     url = clean_url(result.url)
     return Item(
@@ -109,19 +115,19 @@ def extract_main_text(html: str, tree: lxml.html.HtmlElement | None = None) -> s
     trafilatura's precision mode drops link-dense lists, which on course and event pages are the
     content: when the page's own article container holds clearly more text, the container wins."""
     text = trafilatura.extract(html, include_comments=False, include_tables=True, favor_precision=True) or ""
-    container = _container_text(tree, CONTENT_CONTAINERS) if tree is not None else ""
+    container = container_text(tree, CONTENT_CONTAINERS) if tree is not None else ""
     if len(container) > CONTAINER_GAIN * len(text):
         return clean_text(container)
     if len(text) < MIN_TEXT_CHARS:
         recall = trafilatura.extract(html, include_comments=False, include_tables=True, favor_recall=True) or ""
         text = recall if len(recall) > len(text) else text
     if len(text) < MIN_TEXT_CHARS and tree is not None:
-        fallback = _container_text(tree)
+        fallback = container_text(tree)
         text = fallback if len(fallback) > len(text) else text
     return clean_text(text)
 
 
-def _container_text(tree: lxml.html.HtmlElement, xpaths: tuple[str, ...] = ("//article", "//main", "//*[@role='main']", "//body")) -> str:
+def container_text(tree: lxml.html.HtmlElement, xpaths: tuple[str, ...] = ("//article", "//main", "//*[@role='main']", "//body")) -> str:
     for xpath in xpaths:
         nodes = tree.xpath(xpath)
         if nodes:
@@ -130,26 +136,6 @@ def _container_text(tree: lxml.html.HtmlElement, xpaths: tuple[str, ...] = ("//a
                 junk.drop_tree()
             return html_to_text(lxml.html.tostring(container, encoding="unicode"))
     return ""
-
-
-def find_title(tree: lxml.html.HtmlElement) -> str:
-    """The item title: the <h1> that the <title> or og:title agrees with, else the first <h1> of the
-    article, else og:title, else <title> without the site name."""
-    doc_title = clean_text(" ".join(tree.xpath("//title//text()"))).replace("\n", " ")
-    og_title = _meta(tree, "og:title") or ""
-    reference = fold_for_matching(doc_title + " " + og_title)
-    headings = [clean_text(h.text_content()).replace("\n", " ") for h in tree.xpath("//h1")]
-    headings = [h for h in headings if h]
-    for heading in headings:
-        if fold_for_matching(heading) and fold_for_matching(heading) in reference:
-            return heading
-    in_article = tree.xpath("//article//h1|//main//h1")
-    if in_article and clean_text(in_article[0].text_content()):
-        return clean_text(in_article[0].text_content()).replace("\n", " ")
-    if og_title:
-        return og_title
-    parts = TITLE_SEPARATORS.split(doc_title)
-    return max(parts, key=len) if parts else (headings[0] if headings else "")
 
 
 def find_published(tree: lxml.html.HtmlElement, html: str, text: str) -> datetime | None:
@@ -277,7 +263,7 @@ def find_image(tree: lxml.html.HtmlElement, base_url: str) -> str | None:
     return join_url(base_url, image) if image else None
 
 
-def _without_title(text: str, title: str) -> str:
+def without_title(text: str, title: str) -> str:
     """The main text without its first line when that line is the title (extractors keep the <h1>)."""
     first, _, rest = text.partition("\n")
     if rest and fold_for_matching(first) == fold_for_matching(title):

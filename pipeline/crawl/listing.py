@@ -1,6 +1,8 @@
 """Find the item links and the next page of an html listing page (a "news" or "actualités" page).
 
-With `source.item_selector` the selector decides. Otherwise every link is scored: a link to the same
+With `source.item_selector` the selector decides. Otherwise the items are the links of the page's
+repeated blocks (blocks.py: the same DOM path five times or more), whatever their URLs look like.
+On a page without such a list, every link is scored: a link to the same
 site, inside an article-like block (article, .post, .views-row, ...) or a heading, with a date near
 it, a title-like text, a deep or slug-like path, and a block shape repeated on the page looks like an
 item. Links in navigation, headers, footers, sidebars, and links to about/team/contact/tag/category/
@@ -16,8 +18,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import parse_qs, urlsplit
 
+import lxml.etree
+import lxml.html
 from bs4 import BeautifulSoup, Tag
 
+from pipeline.crawl.blocks import link_groups
 from pipeline.dates import find_date_in_text, parse_date_value
 from pipeline.models import FetchResult, Source
 from pipeline.normalize import canonical_url, clean_text, join_url
@@ -39,10 +44,12 @@ BOILERPLATE_TAGS = frozenset({"nav", "footer", "aside", "form"})
 BLOCK_TAGS = frozenset({"article", "li", "div", "tr", "section"})
 GENERIC_TEXT = re.compile(r"^(lire la suite|lire plus|en savoir plus|la suite|suite|plus|read more|more|continuer|voir)\W*$", re.I)
 NEXT_TEXT = re.compile(r"^(suivant|suivante|page suivante|next|next page|›|»|→|>|>>|articles plus anciens|"
-                       r"older posts|older entries|entrées précédentes|articles précédents)\W*$", re.IGNORECASE)
+                       r"plus anciens|older|older posts|older entries|entrées précédentes|articles précédents)\W*$",
+                       re.IGNORECASE)
 SLUG = re.compile(r"[a-z0-9]+(-[a-z0-9]+){2,}", re.IGNORECASE)
 ITEM_PATH = re.compile(r"(/\d{4}/|/node/\d+|[?&]p=\d+|/\d{4}-\d{2}-\d{2}|\.html?$)")
 MIN_SCORE = 4
+SECOND_LIST_SHARE = 0.5  # another repeated list is taken too when it scores at least this share of the best
 
 
 @dataclass(frozen=True)
@@ -72,7 +79,8 @@ def find_item_links(result: FetchResult, source: Source) -> ListingPage:
     if source.item_selector:
         links = _selected_links(soup, source.item_selector, base, source)
     else:
-        links = _scored_links(soup, base, source)
+        links = _repeated_links(result.text or result.body.decode("utf-8", "replace"), base, source)
+        links = links or _scored_links(soup, base, source)
     return ListingPage(links=tuple(links), next_url=_next_url(soup, base, source))
 
 
@@ -92,6 +100,37 @@ def _selected_links(soup: BeautifulSoup, selector: str, base: str, source: Sourc
             block = _block_of(anchor)
             found[url] = ItemLink(url, _title_of(anchor, block), _date_near(block))
     return list(found.values())
+
+
+def _repeated_links(html: str, base: str, source: Source) -> list[ItemLink]:
+    """The links of the page's main repeated blocks (see blocks.py): the best list, and the lists
+    that score at least half as well (a page with news and events)."""
+    try:
+        tree = lxml.html.document_fromstring(html)
+    except (lxml.etree.ParserError, ValueError):
+        return []
+    listing_key = canonical_url(base)
+    groups = link_groups(tree, base, lambda url: _may_be_item(url, base, listing_key, source))
+    chosen = [g for g in groups if groups and g.score >= SECOND_LIST_SHARE * groups[0].score]
+    found: dict[str, ItemLink] = {}
+    for link in sorted((link for g in chosen for link in g.links), key=lambda link: _position(link.anchor)):
+        title = "" if GENERIC_TEXT.match(link.text) else link.text
+        if link.url not in found or len(title) > len(found[link.url].title):
+            found[link.url] = ItemLink(link.url, title or found.get(link.url, ItemLink("", "")).title,
+                                       _block_date(link.block))
+    return list(found.values())
+
+
+def _position(node: lxml.html.HtmlElement) -> int:
+    return node.sourceline or 0
+
+
+def _block_date(block: lxml.html.HtmlElement) -> datetime | None:
+    for node in block.iter("time"):
+        found = parse_date_value(node.get("datetime") or "") or find_date_in_text(node.text_content())
+        if found:
+            return found
+    return find_date_in_text(clean_text(block.text_content())[:400])
 
 
 def _scored_links(soup: BeautifulSoup, base: str, source: Source) -> list[ItemLink]:
@@ -218,7 +257,7 @@ def _next_url(soup: BeautifulSoup, base: str, source: Source) -> str | None:
 def _says_next(anchor: Tag) -> bool:
     classes = " ".join(anchor.get("class") or [])
     label = clean_text(anchor.get_text(" ") or str(anchor.get("aria-label") or ""))
-    return bool(re.search(r"(^|[\s_-])next([\s_-]|$)", classes)) or bool(NEXT_TEXT.match(label))
+    return bool(re.search(r"(^|[\s_-])(next|older)([\s_-]|$)", classes)) or bool(NEXT_TEXT.match(label))
 
 
 def _numbered_next(soup: BeautifulSoup, base: str) -> list[Tag]:

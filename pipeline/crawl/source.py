@@ -35,6 +35,7 @@ from pipeline.models import (
 )
 from pipeline.normalize import canonical_url, clean_text, clean_url, content_hash, item_id
 from pipeline.crawl.parse import FeedItem, Failure, find_item_links, parse_feed, parse_sitemap
+from pipeline.crawl.settle import ItemPage, settle_items
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +71,7 @@ class _Run:
     listing_left: bool = False  # listing pages not read for lack of time or page budget
     page_budget: int = 0
     http_status: int | None = None  # of the source's own URL (feed, first listing page, sitemap)
+    page_of: dict[str, ItemPage] = field(default_factory=dict)  # for settle_items
 
     @property
     def pages_fetched(self) -> int:
@@ -116,6 +118,7 @@ class _Run:
             if item.code in LASTING_FAILURES:
                 self.empty_pages.append((clean_url(url), item.code))
             return None
+        self.page_of[item.url] = ItemPage(page, from_feed=bool(hint and hint.get("title")))
         return item
 
     def add(self, item: Item) -> None:
@@ -136,11 +139,14 @@ def crawl_source(source: Source, fetcher: Fetcher, state: SourceState, now: date
                on_progress, known={canonical_url(u) for u in state.known_urls}, page_budget=source.max_new_items)
     crawl = {"feed": _crawl_feed, "html": _crawl_html, "sitemap": _crawl_sitemap}[source.kind]
     failure = crawl(run)
+    settled = settle_items(run.items, run.page_of)
+    items = settled.items
+    run.empty_pages.extend((url, f"no_item_{reason}") for url, reason in settled.left_out)  # not fetched again
     status, code, detail = _status(failure)
     pending = (run.left_for_later > 0 or run.listing_left) and status != "error"
     outcome = SourceOutcome(
         source_id=source.id, started_at=now, status=status, error_code=code, error_detail=detail[:500],
-        http_status=run.http_status, pages_fetched=run.pages_fetched, items_found=len(run.items),
+        http_status=run.http_status, pages_fetched=run.pages_fetched, items_found=len(items),
         page_errors=run.page_errors, duration_s=time.monotonic() - started, listing_pages=run.listing_pages,
         item_pages=run.item_pages,
         backfill_done=len(run.reached) - run.left_for_later if pending else None,
@@ -149,8 +155,7 @@ def crawl_source(source: Source, fetcher: Fetcher, state: SourceState, now: date
     )
     run.report(finished=True, status=status)
     validators = () if pending else tuple(run.validators)  # the next run must read the source again
-    items = tuple(admit_item(i) for i in run.items)
-    return CrawlResult(source.id, outcome, items, validators, tuple(run.empty_pages))
+    return CrawlResult(source.id, outcome, tuple(admit_item(i) for i in items), validators, tuple(run.empty_pages))
 
 
 def _status(failure: FetchResult | Failure | None) -> tuple[str, str | None, str]:
