@@ -27,7 +27,9 @@ from typing import Callable, Literal, Sequence
 import numpy as np
 
 from pipeline.dedupe import minhash
-from pipeline.dedupe.verify import MIN_EXACT_TOKENS, Profile, Verdict, guid_key, profile_item, verify_pair
+from pipeline.dedupe.verify import (
+    MIN_EXACT_TOKENS, Profile, Verdict, guid_key, holds, profile_item, titles_related, verify_pair,
+)
 from pipeline.models import Item
 from pipeline.normalize import canonical_url, content_hash
 
@@ -42,7 +44,7 @@ MAX_CANDIDATES = 30  # verified per new item, best first (most shared keys, then
 MAX_GROUP_NEIGHBOURS = 64  # among new items sharing a key, each looks this far back
 _PREFILTER_BITS = 24
 _CHUNK_ROWS = 1 << 22
-GOOD_ENOUGH = 0.9  # a verified candidate this similar ends the search
+GOOD_ENOUGH = 0.9  # a verified candidate this similar (both ways) ends the search
 
 Match = Literal["new", "exact", "near"]
 
@@ -61,6 +63,7 @@ class ClusterAssignment:
     cluster_id: str
     duplicate_of: str | None  # the stored or new item it was matched with
     match: Match
+    mentions: tuple[tuple[str, str], ...] = ()  # (container item id, item id): pages holding one another
 
 
 @dataclass(frozen=True, eq=False)
@@ -74,9 +77,11 @@ class Window:
     band_keys: np.ndarray
     band_items: np.ndarray
     load_items: Callable[[list[str]], list[Item]]
+    containers: frozenset[str] = frozenset()  # stored items known to hold other items (newsletters, listings)
 
     @classmethod
-    def from_arrays(cls, item_id, cluster_id, band_key, ts, load_items: Callable[[list[str]], list[Item]]) -> "Window":
+    def from_arrays(cls, item_id, cluster_id, band_key, ts, load_items: Callable[[list[str]], list[Item]],
+                    containers: Sequence[str] = ()) -> "Window":
         """From one row per (item, band key), as `store.load_window` returns them. Rows of one item
         should be contiguous (ORDER BY item_id); any order works, more slowly."""
         item_id = np.asarray(item_id, dtype=object)
@@ -97,7 +102,7 @@ class Window:
         keep = band_key != 0
         if not keep.all():
             band_key, band_items = band_key[keep], band_items[keep]
-        return cls(item_id[starts], cluster_id[starts], ts[starts], band_key, band_items, load_items)
+        return cls(item_id[starts], cluster_id[starts], ts[starts], band_key, band_items, load_items, frozenset(containers))
 
     @classmethod
     def from_fingerprints(cls, fingerprints: Sequence[Fingerprint], cluster_ids: Sequence[str],
@@ -301,26 +306,60 @@ def _load_candidates(window: Window, indexes: set[int]) -> dict[int, Item]:
 
 
 def _assign_one(k, new_items, candidates, window: Window, stored, profiles, assigned, window_days) -> ClusterAssignment:
+    """Verify the candidates best first; join the best verified one whose cluster holds no item that
+    this one contains or is contained in (a newsletter never joins the story it mentions)."""
     item = new_items[k]
-    best: tuple[tuple, str, str, Match] | None = None
+    checked: list[tuple[Item, tuple, str, Verdict, int, bool]] = []
     for kind, index, shared in candidates:
         if kind == "w":
             other = stored.get(index)
             if other is None:
                 continue
             key, cluster = ("w", index), str(window.cluster_ids[index])
+            container = other.item_id in window.containers
         else:
             other, key, cluster = new_items[index], ("n", index), assigned[index].cluster_id
+            container = any(page == other.item_id for page, _ in assigned[index].mentions)
         verdict = _verify(("n", k), item, key, other, profiles, window_days)
-        if verdict.same:
-            score = (verdict.match == "exact", verdict.similarity, shared)
-            if best is None or score > best[0]:
-                best = (score, cluster, other.item_id, verdict.match)
-            if verdict.match == "exact" or verdict.similarity >= GOOD_ENOUGH:
-                break  # candidates come best first: no need to verify the rest
+        checked.append((other, key, cluster, verdict, shared, container))
+        if verdict.same and (verdict.match == "exact" or min(verdict.similarity, verdict.coverage) >= GOOD_ENOUGH):
+            break  # candidates come best first: no need to verify the rest
+    mentions = _mentions(item, checked, profiles, ("n", k))
+    linked = {m for pair in mentions for m in pair}
+    forbidden = {cluster for other, _, cluster, _, _, _ in checked if other.item_id in linked}
+    best: tuple[tuple, str, str, Match] | None = None
+    for other, _, cluster, verdict, shared, _ in checked:
+        score = (verdict.match == "exact", verdict.coverage, verdict.similarity, shared)
+        if verdict.same and cluster not in forbidden and (best is None or score > best[0]):
+            best = (score, cluster, other.item_id, verdict.match)
     if best is None:
-        return ClusterAssignment(item.item_id, item.item_id, None, "new")
-    return ClusterAssignment(item.item_id, best[1], best[2], best[3])
+        return ClusterAssignment(item.item_id, item.item_id, None, "new", mentions)
+    return ClusterAssignment(item.item_id, best[1], best[2], best[3], mentions)
+
+
+def _mentions(item: Item, checked, profiles: dict, key) -> tuple[tuple[str, str], ...]:
+    """(container, item) links: those the verdicts found, and those of a page known to hold items
+    among other things with every near duplicate it covers as little (its first article, say)."""
+    if not checked:
+        return ()
+    found = [_mention(v.container, item.item_id, other.item_id) for other, _, _, v, _, _ in checked if v.container]
+    page = profiles[key]
+    item_holds = any(container == item.item_id for container, _ in found)
+    for other, other_key, _, verdict, _, other_holds in checked:
+        if not verdict.same or verdict.match != "near":
+            continue
+        other_page = profiles[other_key]
+        if titles_related(page, other_page):
+            continue
+        if item_holds and holds(page, other_page, verdict):
+            found.append((item.item_id, other.item_id))
+        elif other_holds and holds(other_page, page, verdict):
+            found.append((other.item_id, item.item_id))
+    return tuple(dict.fromkeys(found))
+
+
+def _mention(container: str, left: str, right: str) -> tuple[str, str]:
+    return (container, right if container == left else left)
 
 
 def _verify(key_a, item_a: Item, key_b, item_b: Item, profiles: dict, window_days: float) -> Verdict:

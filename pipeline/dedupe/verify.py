@@ -10,7 +10,8 @@ MinHash-LSH only proposes candidates; this module decides. Two items are the sam
 
 "Differs" is what separates two announcements built from one template (two seminars, two thesis
 defences, two job offers, two weekly meetings):
-- dates (day and month) or times found only in one item while the other has others of its own;
+- dates (day and month) or times found only in one item while the other has others of its own,
+  in the titles or anywhere;
 - slots: the texts are aligned word by word and a short substituted run with a name (capitalised
   word), a number or a code on both sides ("Marie Dupont" vs "Paul Martin", "L1" vs "L2") is a
   different announcement, unless the two runs are spelling variants (a typo fixed);
@@ -21,6 +22,15 @@ defences, two job offers, two weekly meetings):
   same event date.
 Rewritten intros and edited titles pass: long rewritten runs are not slots, and words only added on
 one side are not substitutions.
+
+Containment is not duplication. When the shorter text is found in the longer one but covers only a
+small share of it (`MIN_MUTUAL_COVERAGE`), the longer page may be a newsletter, a digest, an agenda or
+a listing that holds the item among other things: it *mentions* the item (`Verdict.container`), it
+is not the same story. It is one when the longer page quotes the shorter one's title in its body (the
+heading a newsletter or a listing gives what it holds), or when the shared passage starts well into
+it and the titles name different things (a feed summary or a relay that dropped paragraphs keeps the
+lead). A page found holding one item holds every item it covers as little (see dedupe.cluster). Coverage is read on the bodies (the title weighs
+least: relays rewrite it).
 """
 
 from __future__ import annotations
@@ -35,13 +45,18 @@ from typing import Literal
 import numpy as np
 
 from pipeline.dedupe.minhash import (
-    STOP_WORDS, content_tokens, fold_word, match_tokens, shingle_hashes, strip_accents, word_hashes,
+    STOP_WORDS, content_tokens, fold_word, match_tokens, shingle_hashes, shingle_sequence, strip_accents, word_hashes,
 )
 from pipeline.models import Item
 from pipeline.normalize import canonical_url, content_hash
 
 MIN_CONTAINMENT = 0.5  # shared bigrams / bigrams of the shorter item
 MIN_CONTAINMENT_SAME_TITLE = 0.25  # when both carry the same informative title
+MIN_MUTUAL_COVERAGE = 0.6  # share of the longer body the shorter one covers: below, it may only be mentioned
+MIN_TITLE_OVERLAP = 0.75  # share of the shorter informative title found in the other title: one story
+MAX_HEADING_WORDS = 10  # content words of a body line that can be a heading
+MIN_QUOTED_SHINGLES = 8  # bigrams an excerpt shares with the item whose title a page quotes
+MIN_LEAD_SHARE = 0.2  # the shorter text starts this far into the longer body: it sits among other things
 MIN_SHINGLES = 4  # fewer content bigrams than this: too little text to call it a near duplicate
 MIN_EXACT_TOKENS = 8  # identical content shorter than this is not evidence of one story
 MAX_SLOT = 4  # a substituted run longer than this is a rewrite, not a template slot
@@ -58,7 +73,7 @@ MONTHS = {
 }
 _MONTH_RE = "|".join(MONTHS)
 _DATE_WORDS = re.compile(rf"\b(\d{{1,2}})(?:er)?\s+({_MONTH_RE})\b")
-_DATE_NUMERIC = re.compile(r"\b(\d{1,2})/(\d{1,2})(?:/(\d{2,4}))?\b|\b(\d{1,2})\.(\d{1,2})\.(\d{2,4})\b")
+_DATE_NUMERIC = re.compile(r"\b(\d{1,2})/(\d{1,2})(?:/(\d{2,4}))?\b|\b(\d{1,2})([.-])(\d{1,2})\5(\d{4}|\d{2}(?!\d))\b")
 _DATE_ISO = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 _TIME = re.compile(r"\b(\d{1,2})\s?(?:h|:)\s?(\d{2})?(?!\w*[a-gi-z])")
 _TOKEN = re.compile(r"\w+", re.UNICODE)
@@ -99,6 +114,8 @@ class Profile:
     n_words: int
     title_words: tuple[str, ...]  # content words of the title
     shingles: np.ndarray  # sorted distinct content-bigram hashes of title + body
+    body_shingles: np.ndarray  # the same over the body alone
+    title_shingles: np.ndarray  # the same over the title alone
     dates: frozenset[tuple[int, int]]  # (day, month)
     times: frozenset[str]  # "14:30"
 
@@ -123,6 +140,30 @@ class Profile:
         return tokenize(self.item.text or self.item.summary or "")
 
     @cached_property
+    def body_sequence(self) -> np.ndarray:
+        """The body's content bigrams in text order."""
+        words = content_tokens(match_tokens(self.item.text or self.item.summary or ""))
+        return shingle_sequence(word_hashes(words), 2)
+
+    @cached_property
+    def title_dates(self) -> frozenset[tuple[int, int]]:
+        """The dates a title names ("Cours du 17-3-2020"): two titles naming other days are two items."""
+        return find_dates(strip_accents(self.item.title))
+
+    @cached_property
+    def heading_lines(self) -> tuple[frozenset[str], ...]:
+        """The content words of the body's short lines after the first one (two content words at least):
+        the headings of what the page holds."""
+        lines = [content_tokens(match_tokens(line)) for line in (self.item.text or "").splitlines()]
+        return tuple(frozenset(words) for words in lines[1:] if 2 <= len(words) <= MAX_HEADING_WORDS)
+
+    @cached_property
+    def opening(self) -> frozenset[str]:
+        """The content words of the body's first line (a page's own heading when it repeats its title)."""
+        lines = (self.item.text or "").strip().splitlines()
+        return frozenset(content_tokens(match_tokens(lines[0]))) if lines else frozenset()
+
+    @cached_property
     def vocabulary(self) -> frozenset[str]:
         return frozenset(self.title.words + self.body.words)
 
@@ -133,6 +174,8 @@ class Verdict:
     match: Literal["exact", "near", "none"]
     similarity: float  # containment of the shorter item's bigrams in the other's
     reasons: tuple[str, ...] = ()  # why it was refused (or how it matched)
+    container: str | None = None  # item id of the page that mentions the other one among other things
+    coverage: float = 0.0  # share of the longer body the shorter one covers (1.0 for exact duplicates)
 
 
 def guid_key(source_id: str, guid: str | None) -> str | None:
@@ -193,7 +236,7 @@ def find_dates(folded: str) -> frozenset[tuple[int, int]]:
     for day, month in _DATE_WORDS.findall(folded):
         found.add((int(day), MONTHS[month]))
     for groups in _DATE_NUMERIC.findall(folded):
-        day, month = (groups[0], groups[1]) if groups[0] else (groups[3], groups[4])
+        day, month = (groups[0], groups[1]) if groups[0] else (groups[3], groups[5])
         if 1 <= int(day) <= 31 and 1 <= int(month) <= 12:
             found.add((int(day), int(month)))
     for _year, month, day in _DATE_ISO.findall(folded):
@@ -214,6 +257,7 @@ def profile_item(item: Item) -> Profile:
     """The verification profile of an Item."""
     body_text = item.text or item.summary or ""
     title_words = match_tokens(item.title)
+    body_words = content_tokens(match_tokens(body_text))
     words = title_words + match_tokens(body_text)
     full = strip_accents(f"{item.title}\n{body_text}")
     return Profile(
@@ -224,6 +268,8 @@ def profile_item(item: Item) -> Profile:
         n_words=len(words),
         title_words=tuple(content_tokens(title_words)),
         shingles=shingle_hashes(word_hashes(content_tokens(words)), 2),
+        body_shingles=shingle_hashes(word_hashes(body_words), 2),
+        title_shingles=shingle_hashes(word_hashes(content_tokens(title_words)), 2),
         dates=find_dates(full),
         times=find_times(full),
     )
@@ -242,12 +288,95 @@ def verify_pair(a: Profile, b: Profile, window_days: float = 60.0) -> Verdict:
     """Decide whether `a` and `b` are the same story (see the module docstring)."""
     exact = _exact_reason(a, b)
     if exact:
-        return Verdict(True, "exact", 1.0, (exact,))
+        return Verdict(True, "exact", 1.0, (exact,), coverage=1.0)
     similarity = containment(a, b)
-    refusal = _refusal(a, b, similarity, window_days)
+    refusal = _unrelated(a, b, window_days)
     if refusal:
         return Verdict(False, "none", similarity, refusal)
-    return Verdict(True, "near", similarity, ("similar text, nothing identifying differs",))
+    coverage = body_coverage(a, b)
+    threshold = MIN_CONTAINMENT_SAME_TITLE if _same_informative_title(a, b) else MIN_CONTAINMENT
+    if similarity < threshold:
+        quoting = _quoting(a, b, coverage)
+        return Verdict(False, "none", similarity, (f"texts overlap {similarity:.2f} < {threshold:.2f}",),
+                       container=quoting.item_id if quoting else None, coverage=coverage)
+    container = _container(a, b, coverage)
+    if container is not None:
+        return Verdict(False, "none", similarity, (f"{container.item_id} contains the other among other things",),
+                       container=container.item_id, coverage=coverage)
+    refusal = _conflicts(a, b)
+    if refusal:
+        return Verdict(False, "none", similarity, refusal, coverage=coverage)
+    return Verdict(True, "near", similarity, ("similar text, nothing identifying differs",), coverage=coverage)
+
+
+def holds(page: Profile, other: Profile, verdict: Verdict) -> bool:
+    """`page` is longer than `other` and covered by it too little to be its duplicate: once `page` is
+    known to hold items among other things, it holds `other` too."""
+    return len(page.body_shingles) > len(other.body_shingles) and verdict.coverage < MIN_MUTUAL_COVERAGE
+
+
+def body_coverage(a: Profile, b: Profile) -> float:
+    """Share of the longer body's bigrams found in the shorter body (0 when a body is empty)."""
+    longer = max(len(a.body_shingles), len(b.body_shingles))
+    return _shared(a.body_shingles, b.body_shingles) / longer if longer else 0.0
+
+
+def _shared(left: np.ndarray, right: np.ndarray) -> int:
+    return len(np.intersect1d(left, right, assume_unique=True))
+
+
+def _container(a: Profile, b: Profile, coverage: float) -> Profile | None:
+    """The page that holds the other one among other things (a newsletter, a listing), or None.
+    A longer text that the shorter one covers only in part holds it when it quotes the shorter one's
+    title in its body (a heading); or, when the titles name different things, when it quotes half of
+    that title or the shared passage starts well into it. Otherwise the shorter text is a summary or
+    a relay that dropped paragraphs."""
+    if min(len(a.body_shingles), len(b.body_shingles)) < MIN_SHINGLES or coverage >= MIN_MUTUAL_COVERAGE:
+        return None
+    short, long_ = sorted((a, b), key=lambda p: (len(p.body_shingles), p.item_id))
+    if quotes_title(long_, short):
+        return long_
+    if titles_related(short, long_):
+        return None
+    if quotes_title_core(long_, short) or _lead_share(long_, short) >= MIN_LEAD_SHARE:
+        return long_
+    return None
+
+
+def _lead_share(page: Profile, other: Profile) -> float:
+    """Share of `page`'s body that comes before the first passage it shares with `other`."""
+    sequence = page.body_sequence
+    hits = np.flatnonzero(np.isin(sequence, other.body_shingles))
+    return hits[0] / len(sequence) if len(hits) else 0.0
+
+
+def titles_related(a: Profile, b: Profile) -> bool:
+    """The two titles name one story: most content words of the shorter title (two at least) are in
+    the other one ("Retour sur « X »", "X - les informations pratiques", "[Agenda] X")."""
+    short, long_ = sorted((set(a.title_words), set(b.title_words)), key=len)
+    return len(short) >= 2 and len(short & long_) >= MIN_TITLE_OVERLAP * len(short)
+
+
+def quotes_title(page: Profile, other: Profile) -> bool:
+    """`page` carries `other`'s whole title in its body (a newsletter's or a listing's heading)."""
+    if _same_informative_title(page, other) or len(other.title_shingles) == 0 or _opens_with_title(page, other):
+        return False
+    return _shared(other.title_shingles, page.body_shingles) == len(other.title_shingles)
+
+
+def _opens_with_title(page: Profile, other: Profile) -> bool:
+    """`page`'s body opens with `other`'s title: its own heading (the page tells that story)."""
+    title = set(other.title_words)
+    return len(page.opening) >= 2 and page.opening <= title and len(page.opening) >= 0.5 * len(title)
+
+
+def quotes_title_core(page: Profile, other: Profile) -> bool:
+    """A line of `page`'s body (a heading) is made of half of `other`'s title words at least (two or
+    more): the heading of the story that `other` relays under a decorated title ("[Agenda] X")."""
+    if _same_informative_title(page, other) or len(other.title_words) < 2 or _opens_with_title(page, other):
+        return False
+    title = set(other.title_words)
+    return any(line <= title and len(line) >= 0.5 * len(title) for line in page.heading_lines)
 
 
 def _exact_reason(a: Profile, b: Profile) -> str | None:
@@ -263,14 +392,27 @@ def _exact_reason(a: Profile, b: Profile) -> str | None:
     return None
 
 
-def _refusal(a: Profile, b: Profile, similarity: float, window_days: float) -> tuple[str, ...]:
+def _unrelated(a: Profile, b: Profile, window_days: float) -> tuple[str, ...]:
     if min(len(a.shingles), len(b.shingles)) < MIN_SHINGLES:
         return ("too little text",)
     if _days_apart(a, b) > window_days:
         return ("published too far apart",)
-    threshold = MIN_CONTAINMENT_SAME_TITLE if _same_informative_title(a, b) else MIN_CONTAINMENT
-    if similarity < threshold:
-        return (f"texts overlap {similarity:.2f} < {threshold:.2f}",)
+    return ()
+
+
+def _quoting(a: Profile, b: Profile, coverage: float) -> Profile | None:
+    """Of two texts that overlap little, the one that quotes the other's title (three words at
+    least) and shares a passage with it: a newsletter or a listing holding an excerpt of it."""
+    if coverage >= MIN_MUTUAL_COVERAGE or _shared(a.body_shingles, b.body_shingles) < MIN_QUOTED_SHINGLES:
+        return None
+    for page, other in ((a, b), (b, a)):
+        if len(other.title_shingles) >= 2 and quotes_title(page, other):
+            return page
+    return None
+
+
+def _conflicts(a: Profile, b: Profile) -> tuple[str, ...]:
+    """What identifies two announcements of one template, or a recurring notice."""
     reasons = _date_conflicts(a, b) or _slot_conflicts(a, b, "title") or _slot_conflicts(a, b, "text")
     if not reasons and _recurring(a, b):
         reasons.append("same source republished days apart")
@@ -294,7 +436,8 @@ def _same_informative_title(a: Profile, b: Profile) -> bool:
 
 def _date_conflicts(a: Profile, b: Profile) -> list[str]:
     reasons = []
-    for label, left, right in (("dates", a.dates, b.dates), ("times", a.times, b.times)):
+    pairs = (("title dates", a.title_dates, b.title_dates), ("dates", a.dates, b.dates), ("times", a.times, b.times))
+    for label, left, right in pairs:
         if left - right and right - left:
             reasons.append(f"{label} differ: {sorted(left - right)} vs {sorted(right - left)}")
     return reasons
