@@ -8,6 +8,8 @@ Each item gets a `Fingerprint`: a few signed 64-bit keys, stored with the item (
 - anchor keys: the first 10 content-word trigrams of the text that a hash samples (1 in 6),
   so that a feed summary, a truncated relay or a text with a new intro meets the full text
   (shingles sampled by their own hash are kept in both, whatever surrounds them: containment).
+  A new item also looks up (without storing them) its later anchors, `probe_keys`: a newsletter or
+  a listing meets every stored item whose opening it holds, not only its first one.
 
 Nightly, `assign_clusters` compares only the new items with the stored `Window` (the items of the
 last `window_days`, as numpy arrays) and with each other: keys shared with the new items are found
@@ -28,7 +30,7 @@ import numpy as np
 
 from pipeline.dedupe import minhash
 from pipeline.dedupe.verify import (
-    MIN_EXACT_TOKENS, Profile, Verdict, guid_key, holds, profile_item, titles_related, verify_pair,
+    MIN_EXACT_TOKENS, Profile, Verdict, guid_key, holds, profile_item, verify_pair,
 )
 from pipeline.models import Item
 from pipeline.normalize import canonical_url, content_hash
@@ -38,6 +40,7 @@ logger = logging.getLogger(__name__)
 BODY_BANDS, BODY_ROWS = 16, 3
 SHINGLE_WIDTH = 2
 ANCHOR_WIDTH, ANCHOR_RATE, ANCHORS = 3, 6, 10
+MAX_PROBES = 200  # later anchors of a new item, looked up only: a newsletter meets the items it holds
 _BODY_PERMS = minhash.permutations(BODY_BANDS * BODY_ROWS, seed=20240601)
 DEFAULT_WINDOW_DAYS = 60.0
 MAX_CANDIDATES = 30  # verified per new item, best first (most shared keys, then nearest in time)
@@ -55,6 +58,11 @@ class Fingerprint:
 
     item_id: str
     band_keys: tuple[int, ...]
+    probe_keys: tuple[int, ...] = ()  # looked up, never stored: the anchors past the first ANCHORS
+
+    @property
+    def lookup_keys(self) -> tuple[int, ...]:
+        return self.band_keys + self.probe_keys
 
 
 @dataclass(frozen=True)
@@ -137,15 +145,17 @@ def fingerprint_items(items: Sequence[Item]) -> list[Fingerprint]:
         text = minhash.content_tokens(minhash.match_tokens(item.text or item.summary))
         hashes = minhash.word_hashes(title + text)
         bodies.append(minhash.shingle_hashes(hashes, SHINGLE_WIDTH))
-        anchors.append(minhash.anchor_keys(hashes[len(title):], ANCHOR_WIDTH, ANCHOR_RATE, ANCHORS))
+        anchors.append(minhash.anchor_keys(hashes[len(title):], ANCHOR_WIDTH, ANCHOR_RATE, ANCHORS + MAX_PROBES))
         exact.append(_exact_keys(item, title, len(title) + len(text)))
     body_keys = minhash.band_keys(minhash.minhash_signatures(bodies, _BODY_PERMS), BODY_ROWS, salt=1)
     out = []
     for k, item in enumerate(items):
-        keys = list(exact[k]) + anchors[k].tolist()
+        keys = list(exact[k]) + anchors[k][:ANCHORS].tolist()
         if len(bodies[k]):
             keys += body_keys[k].tolist()
-        out.append(Fingerprint(item.item_id, tuple(dict.fromkeys(keys))))
+        stored = tuple(dict.fromkeys(keys))
+        probes = tuple(key for key in dict.fromkeys(anchors[k][ANCHORS:].tolist()) if key not in stored)
+        out.append(Fingerprint(item.item_id, stored, probes))
     return out
 
 
@@ -215,8 +225,8 @@ def _sort_date(value: float) -> float:
 
 
 def _flatten(fingerprints: Sequence[Fingerprint]) -> tuple[np.ndarray, np.ndarray]:
-    counts = np.array([len(fp.band_keys) for fp in fingerprints], dtype=np.int64)
-    keys = np.fromiter((k for fp in fingerprints for k in fp.band_keys), dtype=np.int64, count=int(counts.sum()))
+    counts = np.array([len(fp.lookup_keys) for fp in fingerprints], dtype=np.int64)
+    keys = np.fromiter((k for fp in fingerprints for k in fp.lookup_keys), dtype=np.int64, count=int(counts.sum()))
     return keys, np.repeat(np.arange(len(fingerprints)), counts)
 
 
@@ -349,8 +359,6 @@ def _mentions(item: Item, checked, profiles: dict, key) -> tuple[tuple[str, str]
         if not verdict.same or verdict.match != "near":
             continue
         other_page = profiles[other_key]
-        if titles_related(page, other_page):
-            continue
         if item_holds and holds(page, other_page, verdict):
             found.append((item.item_id, other.item_id))
         elif other_holds and holds(other_page, page, verdict):

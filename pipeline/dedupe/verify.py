@@ -310,9 +310,9 @@ def verify_pair(a: Profile, b: Profile, window_days: float = 60.0) -> Verdict:
 
 
 def holds(page: Profile, other: Profile, verdict: Verdict) -> bool:
-    """`page` is longer than `other` and covered by it too little to be its duplicate: once `page` is
-    known to hold items among other things, it holds `other` too."""
-    return len(page.body_shingles) > len(other.body_shingles) and verdict.coverage < MIN_MUTUAL_COVERAGE
+    """Once `page` is known to hold items among other things, it holds `other` too when the two
+    texts cover each other too little to be duplicates and their titles name different things."""
+    return verdict.coverage < MIN_MUTUAL_COVERAGE and not titles_related(page, other)
 
 
 def body_coverage(a: Profile, b: Profile) -> float:
@@ -327,15 +327,16 @@ def _shared(left: np.ndarray, right: np.ndarray) -> int:
 
 def _container(a: Profile, b: Profile, coverage: float) -> Profile | None:
     """The page that holds the other one among other things (a newsletter, a listing), or None.
-    A longer text that the shorter one covers only in part holds it when it quotes the shorter one's
-    title in its body (a heading); or, when the titles name different things, when it quotes half of
+    Of two texts that cover each other only in part, one holds the other when it quotes the other's
+    title in its body (a heading; a newsletter of excerpts can be the shorter one); or, when the titles name different things, when it quotes half of
     that title or the shared passage starts well into it. Otherwise the shorter text is a summary or
     a relay that dropped paragraphs."""
     if min(len(a.body_shingles), len(b.body_shingles)) < MIN_SHINGLES or coverage >= MIN_MUTUAL_COVERAGE:
         return None
     short, long_ = sorted((a, b), key=lambda p: (len(p.body_shingles), p.item_id))
-    if quotes_title(long_, short):
-        return long_
+    for page, other in ((long_, short), (short, long_)):
+        if quotes_title(page, other):
+            return page
     if titles_related(short, long_):
         return None
     if quotes_title_core(long_, short) or _lead_share(long_, short) >= MIN_LEAD_SHARE:

@@ -83,6 +83,7 @@ def cluster_new_items(
     db: Path, new_item_ids: Sequence[str], window_days: int, now: datetime, updated_item_ids: Sequence[str] = ()
 ) -> int:
     """Attach each new item to a cluster (a story); return how many joined an existing one.
+    Pages found holding items among other things (newsletters, listings) are stored as mentions.
 
     Updated items keep their cluster; only their fingerprints are refreshed."""
     with store.open_store(db) as conn:
@@ -91,11 +92,14 @@ def cluster_new_items(
         store.save_bands(conn, [(fp.item_id, int(key)) for fp in fingerprints for key in fp.band_keys])
         if not new_items:
             return 0
-        keys = sorted({int(key) for fp in fingerprints[: len(new_items)] for key in fp.band_keys})
+        keys = sorted({int(key) for fp in fingerprints[: len(new_items)] for key in fp.lookup_keys})
         arrays = store.load_window(conn, now - timedelta(days=window_days), keys)
-        window = dedupe.Window.from_arrays(**arrays, load_items=lambda ids: store.load_items(conn, ids))
+        containers = store.container_ids(conn, sorted(set(arrays["item_id"].tolist())))
+        window = dedupe.Window.from_arrays(**arrays, load_items=lambda ids: store.load_items(conn, ids),
+                                           containers=containers)
         assignments = dedupe.assign_clusters(new_items, window, window_days=window_days)
         store.save_clusters(conn, [(a.item_id, a.cluster_id, a.match) for a in assignments])
+        store.save_mentions(conn, [m for a in assignments for m in a.mentions], now)
         _refresh_representatives(conn, {a.cluster_id for a in assignments})
     joined = sum(1 for a in assignments if a.match != "new")
     log.info("clustered %d new item(s): %d joined an existing story", len(assignments), joined)
