@@ -4,8 +4,9 @@ At run time (nothing of those sites is copied into the repository) this script
 1. reads the countable items of the real sites (ground truth `gt/*.jsonl`: title, date, body);
 2. plants, on synthetic sites served on 127.0.0.1, what a communication service publishes:
    - relays (feed `relais`): a new title ("Retour sur « … »", "Nouveau : …", "… - les informations
-     pratiques", a category prefix, or a title of its own), a sentence added at the start or the end,
-     paragraphs dropped or the text cut after its first paragraphs, a few days later;
+     pratiques", a category prefix, or a title of its own made of words of the story), a sentence
+     added at the start or the end, paragraphs dropped or the text cut after its first paragraphs, a
+     few days later;
    - distinct announcements from one template (a team's talks, thesis defences): traps that must
      stay apart;
    - (feed `lettres`) newsletters quoting several items of one site in full or in part, and
@@ -136,8 +137,9 @@ def relay_title(original: Original, rng: random.Random) -> tuple[str, str]:
         return f"{title} - les informations pratiques", style
     if style == "prefix":
         return f"[{rng.choice(CATEGORIES)}] {title}", style
-    words = " ".join(original.paragraphs[0].split()[:7]).rstrip(",.;:")
-    return f"À la une : {words}", style
+    keywords = [w.strip(",.;:!?()«»\"'") for w in original.paragraphs[0].split()]
+    keywords = list(dict.fromkeys(w for w in keywords if len(w) >= 6))[:4]  # a title of its own from the story's words
+    return f"À la une : {', '.join(keywords) or 'une actualité de nos partenaires'}", style
 
 
 def relay_body(original: Original, rng: random.Random) -> tuple[list[str], list[str]]:

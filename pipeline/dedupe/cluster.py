@@ -29,9 +29,8 @@ from typing import Callable, Literal, Sequence
 import numpy as np
 
 from pipeline.dedupe import minhash
-from pipeline.dedupe.verify import (
-    MIN_EXACT_TOKENS, Profile, Verdict, guid_key, holds, profile_item, verify_pair,
-)
+from pipeline.dedupe.contain import holds
+from pipeline.dedupe.verify import MIN_EXACT_TOKENS, Profile, Verdict, guid_key, profile_item, verify_pair
 from pipeline.models import Item
 from pipeline.normalize import canonical_url, content_hash
 
@@ -359,9 +358,9 @@ def _mentions(item: Item, checked, profiles: dict, key) -> tuple[tuple[str, str]
         if not verdict.same or verdict.match != "near":
             continue
         other_page = profiles[other_key]
-        if item_holds and holds(page, other_page, verdict):
+        if item_holds and holds(page, other_page, verdict.coverage):
             found.append((item.item_id, other.item_id))
-        elif other_holds and holds(other_page, page, verdict):
+        elif other_holds and holds(other_page, page, verdict.coverage):
             found.append((other.item_id, item.item_id))
     return tuple(dict.fromkeys(found))
 

@@ -23,14 +23,8 @@ defences, two job offers, two weekly meetings):
 Rewritten intros and edited titles pass: long rewritten runs are not slots, and words only added on
 one side are not substitutions.
 
-Containment is not duplication. When the shorter text is found in the longer one but covers only a
-small share of it (`MIN_MUTUAL_COVERAGE`), the longer page may be a newsletter, a digest, an agenda or
-a listing that holds the item among other things: it *mentions* the item (`Verdict.container`), it
-is not the same story. It is one when the longer page quotes the shorter one's title in its body (the
-heading a newsletter or a listing gives what it holds), or when the shared passage starts well into
-it and the titles name different things (a feed summary or a relay that dropped paragraphs keeps the
-lead). A page found holding one item holds every item it covers as little (see dedupe.cluster). Coverage is read on the bodies (the title weighs
-least: relays rewrite it).
+Containment is not duplication: two texts that cover each other only in part may be a page holding
+the other among other things (a newsletter, a listing); `contain.py` decides (`Verdict.container`).
 """
 
 from __future__ import annotations
@@ -44,19 +38,17 @@ from typing import Literal
 
 import numpy as np
 
+from pipeline.dedupe import contain
+from pipeline.dedupe.contain import MAX_HEADING_WORDS, same_informative_title
 from pipeline.dedupe.minhash import (
-    STOP_WORDS, content_tokens, fold_word, match_tokens, shingle_hashes, shingle_sequence, strip_accents, word_hashes,
+    STOP_WORDS, content_tokens, fold_word, match_tokens, shingle_hashes, shingle_sequence, strip_accents,
+    word_hashes,
 )
 from pipeline.models import Item
 from pipeline.normalize import canonical_url, content_hash
 
 MIN_CONTAINMENT = 0.5  # shared bigrams / bigrams of the shorter item
 MIN_CONTAINMENT_SAME_TITLE = 0.25  # when both carry the same informative title
-MIN_MUTUAL_COVERAGE = 0.6  # share of the longer body the shorter one covers: below, it may only be mentioned
-MIN_TITLE_OVERLAP = 0.75  # share of the shorter informative title found in the other title: one story
-MAX_HEADING_WORDS = 10  # content words of a body line that can be a heading
-MIN_QUOTED_SHINGLES = 8  # bigrams an excerpt shares with the item whose title a page quotes
-MIN_LEAD_SHARE = 0.2  # the shorter text starts this far into the longer body: it sits among other things
 MIN_SHINGLES = 4  # fewer content bigrams than this: too little text to call it a near duplicate
 MIN_EXACT_TOKENS = 8  # identical content shorter than this is not evidence of one story
 MAX_SLOT = 4  # a substituted run longer than this is a rewrite, not a template slot
@@ -152,10 +144,10 @@ class Profile:
 
     @cached_property
     def heading_lines(self) -> tuple[frozenset[str], ...]:
-        """The content words of the body's short lines after the first one (two content words at least):
-        the headings of what the page holds."""
+        """The content words of the body's short lines after the first one: the headings of what the
+        page holds."""
         lines = [content_tokens(match_tokens(line)) for line in (self.item.text or "").splitlines()]
-        return tuple(frozenset(words) for words in lines[1:] if 2 <= len(words) <= MAX_HEADING_WORDS)
+        return tuple(frozenset(words) for words in lines[1:] if 1 <= len(words) <= MAX_HEADING_WORDS)
 
     @cached_property
     def opening(self) -> frozenset[str]:
@@ -293,13 +285,13 @@ def verify_pair(a: Profile, b: Profile, window_days: float = 60.0) -> Verdict:
     refusal = _unrelated(a, b, window_days)
     if refusal:
         return Verdict(False, "none", similarity, refusal)
-    coverage = body_coverage(a, b)
-    threshold = MIN_CONTAINMENT_SAME_TITLE if _same_informative_title(a, b) else MIN_CONTAINMENT
+    coverage = contain.body_coverage(a, b)
+    threshold = MIN_CONTAINMENT_SAME_TITLE if same_informative_title(a, b) else MIN_CONTAINMENT
     if similarity < threshold:
-        quoting = _quoting(a, b, coverage)
+        quoting = contain.quoting(a, b, coverage)
         return Verdict(False, "none", similarity, (f"texts overlap {similarity:.2f} < {threshold:.2f}",),
                        container=quoting.item_id if quoting else None, coverage=coverage)
-    container = _container(a, b, coverage)
+    container = contain.container(a, b, coverage)
     if container is not None:
         return Verdict(False, "none", similarity, (f"{container.item_id} contains the other among other things",),
                        container=container.item_id, coverage=coverage)
@@ -307,77 +299,6 @@ def verify_pair(a: Profile, b: Profile, window_days: float = 60.0) -> Verdict:
     if refusal:
         return Verdict(False, "none", similarity, refusal, coverage=coverage)
     return Verdict(True, "near", similarity, ("similar text, nothing identifying differs",), coverage=coverage)
-
-
-def holds(page: Profile, other: Profile, verdict: Verdict) -> bool:
-    """Once `page` is known to hold items among other things, it holds `other` too when the two
-    texts cover each other too little to be duplicates and their titles name different things."""
-    return verdict.coverage < MIN_MUTUAL_COVERAGE and not titles_related(page, other)
-
-
-def body_coverage(a: Profile, b: Profile) -> float:
-    """Share of the longer body's bigrams found in the shorter body (0 when a body is empty)."""
-    longer = max(len(a.body_shingles), len(b.body_shingles))
-    return _shared(a.body_shingles, b.body_shingles) / longer if longer else 0.0
-
-
-def _shared(left: np.ndarray, right: np.ndarray) -> int:
-    return len(np.intersect1d(left, right, assume_unique=True))
-
-
-def _container(a: Profile, b: Profile, coverage: float) -> Profile | None:
-    """The page that holds the other one among other things (a newsletter, a listing), or None.
-    Of two texts that cover each other only in part, one holds the other when it quotes the other's
-    title in its body (a heading; a newsletter of excerpts can be the shorter one); or, when the titles name different things, when it quotes half of
-    that title or the shared passage starts well into it. Otherwise the shorter text is a summary or
-    a relay that dropped paragraphs."""
-    if min(len(a.body_shingles), len(b.body_shingles)) < MIN_SHINGLES or coverage >= MIN_MUTUAL_COVERAGE:
-        return None
-    short, long_ = sorted((a, b), key=lambda p: (len(p.body_shingles), p.item_id))
-    for page, other in ((long_, short), (short, long_)):
-        if quotes_title(page, other):
-            return page
-    if titles_related(short, long_):
-        return None
-    if quotes_title_core(long_, short) or _lead_share(long_, short) >= MIN_LEAD_SHARE:
-        return long_
-    return None
-
-
-def _lead_share(page: Profile, other: Profile) -> float:
-    """Share of `page`'s body that comes before the first passage it shares with `other`."""
-    sequence = page.body_sequence
-    hits = np.flatnonzero(np.isin(sequence, other.body_shingles))
-    return hits[0] / len(sequence) if len(hits) else 0.0
-
-
-def titles_related(a: Profile, b: Profile) -> bool:
-    """The two titles name one story: most content words of the shorter title (two at least) are in
-    the other one ("Retour sur « X »", "X - les informations pratiques", "[Agenda] X")."""
-    short, long_ = sorted((set(a.title_words), set(b.title_words)), key=len)
-    return len(short) >= 2 and len(short & long_) >= MIN_TITLE_OVERLAP * len(short)
-
-
-def quotes_title(page: Profile, other: Profile) -> bool:
-    """`page` carries `other`'s whole title in its body (a newsletter's or a listing's heading)."""
-    if _same_informative_title(page, other) or len(other.title_shingles) == 0 or _opens_with_title(page, other):
-        return False
-    return _shared(other.title_shingles, page.body_shingles) == len(other.title_shingles)
-
-
-def _opens_with_title(page: Profile, other: Profile) -> bool:
-    """`page`'s body opens with `other`'s title: its own heading (the page tells that story)."""
-    title = set(other.title_words)
-    return len(page.opening) >= 2 and page.opening <= title and len(page.opening) >= 0.5 * len(title)
-
-
-def quotes_title_core(page: Profile, other: Profile) -> bool:
-    """A line of `page`'s body (a heading) is made of half of `other`'s title words at least (two or
-    more): the heading of the story that `other` relays under a decorated title ("[Agenda] X")."""
-    if _same_informative_title(page, other) or len(other.title_words) < 2 or _opens_with_title(page, other):
-        return False
-    title = set(other.title_words)
-    return any(line <= title and len(line) >= 0.5 * len(title) for line in page.heading_lines)
 
 
 def _exact_reason(a: Profile, b: Profile) -> str | None:
@@ -401,17 +322,6 @@ def _unrelated(a: Profile, b: Profile, window_days: float) -> tuple[str, ...]:
     return ()
 
 
-def _quoting(a: Profile, b: Profile, coverage: float) -> Profile | None:
-    """Of two texts that overlap little, the one that quotes the other's title (three words at
-    least) and shares a passage with it: a newsletter or a listing holding an excerpt of it."""
-    if coverage >= MIN_MUTUAL_COVERAGE or _shared(a.body_shingles, b.body_shingles) < MIN_QUOTED_SHINGLES:
-        return None
-    for page, other in ((a, b), (b, a)):
-        if len(other.title_shingles) >= 2 and quotes_title(page, other):
-            return page
-    return None
-
-
 def _conflicts(a: Profile, b: Profile) -> tuple[str, ...]:
     """What identifies two announcements of one template, or a recurring notice."""
     reasons = _date_conflicts(a, b) or _slot_conflicts(a, b, "title") or _slot_conflicts(a, b, "text")
@@ -429,10 +339,6 @@ def _days_apart(a: Profile, b: Profile) -> float:
 def _recurring(a: Profile, b: Profile) -> bool:
     """The same source publishing the same text again days later: a recurring notice."""
     return a.source_id == b.source_id and _days_apart(a, b) > RECURRING_DAYS and not (a.dates & b.dates)
-
-
-def _same_informative_title(a: Profile, b: Profile) -> bool:
-    return len(a.title_words) >= 4 and a.title_words == b.title_words
 
 
 def _date_conflicts(a: Profile, b: Profile) -> list[str]:
