@@ -22,7 +22,6 @@ MIN_QUOTED_SHINGLES = 8  # bigrams an excerpt shares with the item whose title a
 MIN_LEAD_SHARE = 0.2  # the shorter text starts this far into the longer body: it sits among other things
 MIN_BODY_SHINGLES = 4  # fewer body bigrams than this: too little text to hold anything
 MIN_NAMING_LETTERS = 8  # a one-word title or heading this long names a story
-OPENING_SLACK = 3  # bigrams a body may start with (a date, a place) before repeating its title
 
 
 class Profile(Protocol):
@@ -114,13 +113,10 @@ def quotes_title(page: Profile, other: Profile) -> bool:
 
 
 def _opens_with_title(page: Profile, other: Profile) -> bool:
-    """`page`'s body opens with `other`'s title: its own heading, or a title taken from its first
-    words (the page tells that story, it does not list it)."""
+    """`page`'s body opens with a line made of `other`'s title: its own heading (the page tells that
+    story, it does not list it)."""
     title = set(other.title_words)
-    if len(page.opening) >= 2 and page.opening <= title and len(page.opening) >= 0.5 * len(title):
-        return True
-    start = page.body_sequence[: len(other.title_shingles) + OPENING_SLACK]
-    return len(other.title_shingles) > 0 and bool(np.isin(other.title_shingles, start).all())
+    return len(page.opening) >= 2 and page.opening <= title and len(page.opening) >= 0.5 * len(title)
 
 
 def quotes_title_core(page: Profile, other: Profile) -> bool:
