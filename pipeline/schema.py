@@ -80,6 +80,12 @@ MIGRATIONS: list[str] = [
     UPDATE items SET published_at = NULL
     WHERE year(published_at) < 1990 OR year(published_at) > year(now()) + 1;
     """,
+    # 5: pages that hold an item among other things (newsletters, listings) mention it, never merge
+    """
+    CREATE TABLE item_mentions (
+        container_item_id VARCHAR NOT NULL, item_id VARCHAR NOT NULL, found_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (container_item_id, item_id));
+    """,
 ]
 
 VIEWS: list[str] = [
@@ -112,6 +118,12 @@ VIEWS: list[str] = [
     FROM items i LEFT JOIN clusters c USING (cluster_id)
     WHERE i.cluster_id IS NOT NULL
     GROUP BY i.cluster_id, c.representative_item_id
+    """,
+    """
+    CREATE OR REPLACE VIEW v_mentions AS
+    SELECT m.container_item_id, c.source_id AS container_source_id, c.url AS container_url,
+           c.title AS container_title, m.item_id, i.source_id, i.url, i.title, i.cluster_id, m.found_at
+    FROM item_mentions m JOIN items c ON c.item_id = m.container_item_id JOIN items i ON i.item_id = m.item_id
     """,
     """
     CREATE OR REPLACE VIEW v_source_health AS

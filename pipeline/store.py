@@ -408,6 +408,23 @@ def load_window(conn: duckdb.DuckDBPyConnection, since: datetime, band_keys: Seq
     return {k: arrays[k] for k in ("item_id", "cluster_id", "band_key", "ts")}
 
 
+def save_mentions(conn: duckdb.DuckDBPyConnection, mentions: Sequence[tuple[str, str]], now: datetime) -> None:
+    """Record (container item id, item id): a page that holds the item among other things."""
+    if not mentions:
+        return
+    _execute_many(conn, "INSERT INTO item_mentions VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                  [(container, item, now) for container, item in dict.fromkeys(mentions)])
+
+
+def container_ids(conn: duckdb.DuckDBPyConnection, item_ids: Sequence[str]) -> list[str]:
+    """Those of `item_ids` known to hold other items (newsletters, listings)."""
+    if not item_ids:
+        return []
+    rows = conn.execute("SELECT DISTINCT container_item_id FROM item_mentions WHERE container_item_id IN "
+                        "(SELECT unnest(?))", [list(item_ids)]).fetchall()
+    return [r[0] for r in rows]
+
+
 def save_worthiness(conn: duckdb.DuckDBPyConnection, scores: Sequence[tuple[str, float, str]], now: datetime) -> None:
     if not scores:
         return

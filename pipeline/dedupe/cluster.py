@@ -8,6 +8,8 @@ Each item gets a `Fingerprint`: a few signed 64-bit keys, stored with the item (
 - anchor keys: the first 10 content-word trigrams of the text that a hash samples (1 in 6),
   so that a feed summary, a truncated relay or a text with a new intro meets the full text
   (shingles sampled by their own hash are kept in both, whatever surrounds them: containment).
+  A new item also looks up (without storing them) its later anchors, `probe_keys`: a newsletter or
+  a listing meets every stored item whose opening it holds, not only its first one.
 
 Nightly, `assign_clusters` compares only the new items with the stored `Window` (the items of the
 last `window_days`, as numpy arrays) and with each other: keys shared with the new items are found
@@ -27,6 +29,7 @@ from typing import Callable, Literal, Sequence
 import numpy as np
 
 from pipeline.dedupe import minhash
+from pipeline.dedupe.contain import holds
 from pipeline.dedupe.verify import MIN_EXACT_TOKENS, Profile, Verdict, guid_key, profile_item, verify_pair
 from pipeline.models import Item
 from pipeline.normalize import canonical_url, content_hash
@@ -36,13 +39,14 @@ logger = logging.getLogger(__name__)
 BODY_BANDS, BODY_ROWS = 16, 3
 SHINGLE_WIDTH = 2
 ANCHOR_WIDTH, ANCHOR_RATE, ANCHORS = 3, 6, 10
+MAX_PROBES = 200  # later anchors of a new item, looked up only: a newsletter meets the items it holds
 _BODY_PERMS = minhash.permutations(BODY_BANDS * BODY_ROWS, seed=20240601)
 DEFAULT_WINDOW_DAYS = 60.0
 MAX_CANDIDATES = 30  # verified per new item, best first (most shared keys, then nearest in time)
 MAX_GROUP_NEIGHBOURS = 64  # among new items sharing a key, each looks this far back
 _PREFILTER_BITS = 24
 _CHUNK_ROWS = 1 << 22
-GOOD_ENOUGH = 0.9  # a verified candidate this similar ends the search
+GOOD_ENOUGH = 0.9  # a verified candidate this similar (both ways) ends the search
 
 Match = Literal["new", "exact", "near"]
 
@@ -53,6 +57,11 @@ class Fingerprint:
 
     item_id: str
     band_keys: tuple[int, ...]
+    probe_keys: tuple[int, ...] = ()  # looked up, never stored: the anchors past the first ANCHORS
+
+    @property
+    def lookup_keys(self) -> tuple[int, ...]:
+        return self.band_keys + self.probe_keys
 
 
 @dataclass(frozen=True)
@@ -61,6 +70,7 @@ class ClusterAssignment:
     cluster_id: str
     duplicate_of: str | None  # the stored or new item it was matched with
     match: Match
+    mentions: tuple[tuple[str, str], ...] = ()  # (container item id, item id): pages holding one another
 
 
 @dataclass(frozen=True, eq=False)
@@ -74,9 +84,11 @@ class Window:
     band_keys: np.ndarray
     band_items: np.ndarray
     load_items: Callable[[list[str]], list[Item]]
+    containers: frozenset[str] = frozenset()  # stored items known to hold other items (newsletters, listings)
 
     @classmethod
-    def from_arrays(cls, item_id, cluster_id, band_key, ts, load_items: Callable[[list[str]], list[Item]]) -> "Window":
+    def from_arrays(cls, item_id, cluster_id, band_key, ts, load_items: Callable[[list[str]], list[Item]],
+                    containers: Sequence[str] = ()) -> "Window":
         """From one row per (item, band key), as `store.load_window` returns them. Rows of one item
         should be contiguous (ORDER BY item_id); any order works, more slowly."""
         item_id = np.asarray(item_id, dtype=object)
@@ -97,7 +109,7 @@ class Window:
         keep = band_key != 0
         if not keep.all():
             band_key, band_items = band_key[keep], band_items[keep]
-        return cls(item_id[starts], cluster_id[starts], ts[starts], band_key, band_items, load_items)
+        return cls(item_id[starts], cluster_id[starts], ts[starts], band_key, band_items, load_items, frozenset(containers))
 
     @classmethod
     def from_fingerprints(cls, fingerprints: Sequence[Fingerprint], cluster_ids: Sequence[str],
@@ -132,15 +144,17 @@ def fingerprint_items(items: Sequence[Item]) -> list[Fingerprint]:
         text = minhash.content_tokens(minhash.match_tokens(item.text or item.summary))
         hashes = minhash.word_hashes(title + text)
         bodies.append(minhash.shingle_hashes(hashes, SHINGLE_WIDTH))
-        anchors.append(minhash.anchor_keys(hashes[len(title):], ANCHOR_WIDTH, ANCHOR_RATE, ANCHORS))
+        anchors.append(minhash.anchor_keys(hashes[len(title):], ANCHOR_WIDTH, ANCHOR_RATE, ANCHORS + MAX_PROBES))
         exact.append(_exact_keys(item, title, len(title) + len(text)))
     body_keys = minhash.band_keys(minhash.minhash_signatures(bodies, _BODY_PERMS), BODY_ROWS, salt=1)
     out = []
     for k, item in enumerate(items):
-        keys = list(exact[k]) + anchors[k].tolist()
+        keys = list(exact[k]) + anchors[k][:ANCHORS].tolist()
         if len(bodies[k]):
             keys += body_keys[k].tolist()
-        out.append(Fingerprint(item.item_id, tuple(dict.fromkeys(keys))))
+        stored = tuple(dict.fromkeys(keys))
+        probes = tuple(key for key in dict.fromkeys(anchors[k][ANCHORS:].tolist()) if key not in stored)
+        out.append(Fingerprint(item.item_id, stored, probes))
     return out
 
 
@@ -210,8 +224,8 @@ def _sort_date(value: float) -> float:
 
 
 def _flatten(fingerprints: Sequence[Fingerprint]) -> tuple[np.ndarray, np.ndarray]:
-    counts = np.array([len(fp.band_keys) for fp in fingerprints], dtype=np.int64)
-    keys = np.fromiter((k for fp in fingerprints for k in fp.band_keys), dtype=np.int64, count=int(counts.sum()))
+    counts = np.array([len(fp.lookup_keys) for fp in fingerprints], dtype=np.int64)
+    keys = np.fromiter((k for fp in fingerprints for k in fp.lookup_keys), dtype=np.int64, count=int(counts.sum()))
     return keys, np.repeat(np.arange(len(fingerprints)), counts)
 
 
@@ -301,26 +315,58 @@ def _load_candidates(window: Window, indexes: set[int]) -> dict[int, Item]:
 
 
 def _assign_one(k, new_items, candidates, window: Window, stored, profiles, assigned, window_days) -> ClusterAssignment:
+    """Verify the candidates best first; join the best verified one whose cluster holds no item that
+    this one contains or is contained in (a newsletter never joins the story it mentions)."""
     item = new_items[k]
-    best: tuple[tuple, str, str, Match] | None = None
+    checked: list[tuple[Item, tuple, str, Verdict, int, bool]] = []
     for kind, index, shared in candidates:
         if kind == "w":
             other = stored.get(index)
             if other is None:
                 continue
             key, cluster = ("w", index), str(window.cluster_ids[index])
+            container = other.item_id in window.containers
         else:
             other, key, cluster = new_items[index], ("n", index), assigned[index].cluster_id
+            container = any(page == other.item_id for page, _ in assigned[index].mentions)
         verdict = _verify(("n", k), item, key, other, profiles, window_days)
-        if verdict.same:
-            score = (verdict.match == "exact", verdict.similarity, shared)
-            if best is None or score > best[0]:
-                best = (score, cluster, other.item_id, verdict.match)
-            if verdict.match == "exact" or verdict.similarity >= GOOD_ENOUGH:
-                break  # candidates come best first: no need to verify the rest
+        checked.append((other, key, cluster, verdict, shared, container))
+        if verdict.same and (verdict.match == "exact" or min(verdict.similarity, verdict.coverage) >= GOOD_ENOUGH):
+            break  # candidates come best first: no need to verify the rest
+    mentions = _mentions(item, checked, profiles, ("n", k))
+    linked = {m for pair in mentions for m in pair}
+    forbidden = {cluster for other, _, cluster, _, _, _ in checked if other.item_id in linked}
+    best: tuple[tuple, str, str, Match] | None = None
+    for other, _, cluster, verdict, shared, _ in checked:
+        score = (verdict.match == "exact", verdict.coverage, verdict.similarity, shared)
+        if verdict.same and cluster not in forbidden and (best is None or score > best[0]):
+            best = (score, cluster, other.item_id, verdict.match)
     if best is None:
-        return ClusterAssignment(item.item_id, item.item_id, None, "new")
-    return ClusterAssignment(item.item_id, best[1], best[2], best[3])
+        return ClusterAssignment(item.item_id, item.item_id, None, "new", mentions)
+    return ClusterAssignment(item.item_id, best[1], best[2], best[3], mentions)
+
+
+def _mentions(item: Item, checked, profiles: dict, key) -> tuple[tuple[str, str], ...]:
+    """(container, item) links: those the verdicts found, and those of a page known to hold items
+    among other things with every near duplicate it covers as little (its first article, say)."""
+    if not checked:
+        return ()
+    found = [_mention(v.container, item.item_id, other.item_id) for other, _, _, v, _, _ in checked if v.container]
+    page = profiles[key]
+    item_holds = any(container == item.item_id for container, _ in found)
+    for other, other_key, _, verdict, _, other_holds in checked:
+        if not verdict.same or verdict.match != "near":
+            continue
+        other_page = profiles[other_key]
+        if item_holds and holds(page, other_page, verdict.coverage):
+            found.append((item.item_id, other.item_id))
+        elif other_holds and holds(other_page, page, verdict.coverage):
+            found.append((other.item_id, item.item_id))
+    return tuple(dict.fromkeys(found))
+
+
+def _mention(container: str, left: str, right: str) -> tuple[str, str]:
+    return (container, right if container == left else left)
 
 
 def _verify(key_a, item_a: Item, key_b, item_b: Item, profiles: dict, window_days: float) -> Verdict:

@@ -108,6 +108,11 @@ def _mix(values: np.ndarray) -> np.ndarray:
 def shingle_hashes(hashes: np.ndarray, width: int) -> np.ndarray:
     """Sorted distinct uint64 hashes of every run of `width` consecutive token hashes.
     A text shorter than `width` gives one shingle made of all its tokens (none when empty)."""
+    return np.unique(shingle_sequence(hashes, width))
+
+
+def shingle_sequence(hashes: np.ndarray, width: int) -> np.ndarray:
+    """The hashes of `shingle_hashes` in text order, repeats kept (where a shared passage sits)."""
     n = len(hashes)
     if n == 0:
         return np.empty(0, dtype=np.uint64)
@@ -115,7 +120,7 @@ def shingle_hashes(hashes: np.ndarray, width: int) -> np.ndarray:
     combined = hashes[: n - width + 1].copy()
     for offset in range(1, width):
         combined = _mix(combined * _GOLDEN + hashes[offset : n - width + 1 + offset])
-    return np.unique(combined)
+    return combined
 
 
 def anchor_keys(hashes: np.ndarray, width: int, rate: int, limit: int) -> np.ndarray:

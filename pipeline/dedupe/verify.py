@@ -10,7 +10,8 @@ MinHash-LSH only proposes candidates; this module decides. Two items are the sam
 
 "Differs" is what separates two announcements built from one template (two seminars, two thesis
 defences, two job offers, two weekly meetings):
-- dates (day and month) or times found only in one item while the other has others of its own;
+- dates (day and month) or times found only in one item while the other has others of its own,
+  in the titles or anywhere;
 - slots: the texts are aligned word by word and a short substituted run with a name (capitalised
   word), a number or a code on both sides ("Marie Dupont" vs "Paul Martin", "L1" vs "L2") is a
   different announcement, unless the two runs are spelling variants (a typo fixed);
@@ -21,6 +22,9 @@ defences, two job offers, two weekly meetings):
   same event date.
 Rewritten intros and edited titles pass: long rewritten runs are not slots, and words only added on
 one side are not substitutions.
+
+Containment is not duplication: two texts that cover each other only in part may be a page holding
+the other among other things (a newsletter, a listing); `contain.py` decides (`Verdict.container`).
 """
 
 from __future__ import annotations
@@ -34,8 +38,11 @@ from typing import Literal
 
 import numpy as np
 
+from pipeline.dedupe import contain
+from pipeline.dedupe.contain import MAX_HEADING_WORDS, same_informative_title
 from pipeline.dedupe.minhash import (
-    STOP_WORDS, content_tokens, fold_word, match_tokens, shingle_hashes, strip_accents, word_hashes,
+    STOP_WORDS, content_tokens, fold_word, match_tokens, shingle_hashes, shingle_sequence, strip_accents,
+    word_hashes,
 )
 from pipeline.models import Item
 from pipeline.normalize import canonical_url, content_hash
@@ -58,7 +65,7 @@ MONTHS = {
 }
 _MONTH_RE = "|".join(MONTHS)
 _DATE_WORDS = re.compile(rf"\b(\d{{1,2}})(?:er)?\s+({_MONTH_RE})\b")
-_DATE_NUMERIC = re.compile(r"\b(\d{1,2})/(\d{1,2})(?:/(\d{2,4}))?\b|\b(\d{1,2})\.(\d{1,2})\.(\d{2,4})\b")
+_DATE_NUMERIC = re.compile(r"\b(\d{1,2})/(\d{1,2})(?:/(\d{2,4}))?\b|\b(\d{1,2})([.-])(\d{1,2})\5(\d{4}|\d{2}(?!\d))\b")
 _DATE_ISO = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 _TIME = re.compile(r"\b(\d{1,2})\s?(?:h|:)\s?(\d{2})?(?!\w*[a-gi-z])")
 _TOKEN = re.compile(r"\w+", re.UNICODE)
@@ -99,6 +106,8 @@ class Profile:
     n_words: int
     title_words: tuple[str, ...]  # content words of the title
     shingles: np.ndarray  # sorted distinct content-bigram hashes of title + body
+    body_shingles: np.ndarray  # the same over the body alone
+    title_shingles: np.ndarray  # the same over the title alone
     dates: frozenset[tuple[int, int]]  # (day, month)
     times: frozenset[str]  # "14:30"
 
@@ -123,6 +132,30 @@ class Profile:
         return tokenize(self.item.text or self.item.summary or "")
 
     @cached_property
+    def body_sequence(self) -> np.ndarray:
+        """The body's content bigrams in text order."""
+        words = content_tokens(match_tokens(self.item.text or self.item.summary or ""))
+        return shingle_sequence(word_hashes(words), 2)
+
+    @cached_property
+    def title_dates(self) -> frozenset[tuple[int, int]]:
+        """The dates a title names ("Cours du 17-3-2020"): two titles naming other days are two items."""
+        return find_dates(strip_accents(self.item.title))
+
+    @cached_property
+    def heading_lines(self) -> tuple[frozenset[str], ...]:
+        """The content words of the body's short lines after the first one: the headings of what the
+        page holds."""
+        lines = [content_tokens(match_tokens(line)) for line in (self.item.text or "").splitlines()]
+        return tuple(frozenset(words) for words in lines[1:] if 1 <= len(words) <= MAX_HEADING_WORDS)
+
+    @cached_property
+    def opening(self) -> frozenset[str]:
+        """The content words of the body's first line (a page's own heading when it repeats its title)."""
+        lines = (self.item.text or "").strip().splitlines()
+        return frozenset(content_tokens(match_tokens(lines[0]))) if lines else frozenset()
+
+    @cached_property
     def vocabulary(self) -> frozenset[str]:
         return frozenset(self.title.words + self.body.words)
 
@@ -133,6 +166,8 @@ class Verdict:
     match: Literal["exact", "near", "none"]
     similarity: float  # containment of the shorter item's bigrams in the other's
     reasons: tuple[str, ...] = ()  # why it was refused (or how it matched)
+    container: str | None = None  # item id of the page that mentions the other one among other things
+    coverage: float = 0.0  # share of the longer body the shorter one covers (1.0 for exact duplicates)
 
 
 def guid_key(source_id: str, guid: str | None) -> str | None:
@@ -193,7 +228,7 @@ def find_dates(folded: str) -> frozenset[tuple[int, int]]:
     for day, month in _DATE_WORDS.findall(folded):
         found.add((int(day), MONTHS[month]))
     for groups in _DATE_NUMERIC.findall(folded):
-        day, month = (groups[0], groups[1]) if groups[0] else (groups[3], groups[4])
+        day, month = (groups[0], groups[1]) if groups[0] else (groups[3], groups[5])
         if 1 <= int(day) <= 31 and 1 <= int(month) <= 12:
             found.add((int(day), int(month)))
     for _year, month, day in _DATE_ISO.findall(folded):
@@ -214,6 +249,7 @@ def profile_item(item: Item) -> Profile:
     """The verification profile of an Item."""
     body_text = item.text or item.summary or ""
     title_words = match_tokens(item.title)
+    body_words = content_tokens(match_tokens(body_text))
     words = title_words + match_tokens(body_text)
     full = strip_accents(f"{item.title}\n{body_text}")
     return Profile(
@@ -224,6 +260,8 @@ def profile_item(item: Item) -> Profile:
         n_words=len(words),
         title_words=tuple(content_tokens(title_words)),
         shingles=shingle_hashes(word_hashes(content_tokens(words)), 2),
+        body_shingles=shingle_hashes(word_hashes(body_words), 2),
+        title_shingles=shingle_hashes(word_hashes(content_tokens(title_words)), 2),
         dates=find_dates(full),
         times=find_times(full),
     )
@@ -242,12 +280,25 @@ def verify_pair(a: Profile, b: Profile, window_days: float = 60.0) -> Verdict:
     """Decide whether `a` and `b` are the same story (see the module docstring)."""
     exact = _exact_reason(a, b)
     if exact:
-        return Verdict(True, "exact", 1.0, (exact,))
+        return Verdict(True, "exact", 1.0, (exact,), coverage=1.0)
     similarity = containment(a, b)
-    refusal = _refusal(a, b, similarity, window_days)
+    refusal = _unrelated(a, b, window_days)
     if refusal:
         return Verdict(False, "none", similarity, refusal)
-    return Verdict(True, "near", similarity, ("similar text, nothing identifying differs",))
+    coverage = contain.body_coverage(a, b)
+    threshold = MIN_CONTAINMENT_SAME_TITLE if same_informative_title(a, b) else MIN_CONTAINMENT
+    if similarity < threshold:
+        quoting = contain.quoting(a, b, coverage)
+        return Verdict(False, "none", similarity, (f"texts overlap {similarity:.2f} < {threshold:.2f}",),
+                       container=quoting.item_id if quoting else None, coverage=coverage)
+    container = contain.container(a, b, coverage)
+    if container is not None:
+        return Verdict(False, "none", similarity, (f"{container.item_id} contains the other among other things",),
+                       container=container.item_id, coverage=coverage)
+    refusal = _conflicts(a, b)
+    if refusal:
+        return Verdict(False, "none", similarity, refusal, coverage=coverage)
+    return Verdict(True, "near", similarity, ("similar text, nothing identifying differs",), coverage=coverage)
 
 
 def _exact_reason(a: Profile, b: Profile) -> str | None:
@@ -263,14 +314,16 @@ def _exact_reason(a: Profile, b: Profile) -> str | None:
     return None
 
 
-def _refusal(a: Profile, b: Profile, similarity: float, window_days: float) -> tuple[str, ...]:
+def _unrelated(a: Profile, b: Profile, window_days: float) -> tuple[str, ...]:
     if min(len(a.shingles), len(b.shingles)) < MIN_SHINGLES:
         return ("too little text",)
     if _days_apart(a, b) > window_days:
         return ("published too far apart",)
-    threshold = MIN_CONTAINMENT_SAME_TITLE if _same_informative_title(a, b) else MIN_CONTAINMENT
-    if similarity < threshold:
-        return (f"texts overlap {similarity:.2f} < {threshold:.2f}",)
+    return ()
+
+
+def _conflicts(a: Profile, b: Profile) -> tuple[str, ...]:
+    """What identifies two announcements of one template, or a recurring notice."""
     reasons = _date_conflicts(a, b) or _slot_conflicts(a, b, "title") or _slot_conflicts(a, b, "text")
     if not reasons and _recurring(a, b):
         reasons.append("same source republished days apart")
@@ -288,13 +341,10 @@ def _recurring(a: Profile, b: Profile) -> bool:
     return a.source_id == b.source_id and _days_apart(a, b) > RECURRING_DAYS and not (a.dates & b.dates)
 
 
-def _same_informative_title(a: Profile, b: Profile) -> bool:
-    return len(a.title_words) >= 4 and a.title_words == b.title_words
-
-
 def _date_conflicts(a: Profile, b: Profile) -> list[str]:
     reasons = []
-    for label, left, right in (("dates", a.dates, b.dates), ("times", a.times, b.times)):
+    pairs = (("title dates", a.title_dates, b.title_dates), ("dates", a.dates, b.dates), ("times", a.times, b.times))
+    for label, left, right in pairs:
         if left - right and right - left:
             reasons.append(f"{label} differ: {sorted(left - right)} vs {sorted(right - left)}")
     return reasons

@@ -102,6 +102,7 @@ def cluster_new_items(
     run_id: str = "",
 ) -> int:
     """Attach each new item to a cluster (a story); return how many joined an existing one.
+    Pages found holding items among other things (newsletters, listings) are stored as mentions.
 
     Updated items keep their cluster; only their fingerprints are refreshed. An item that cannot be
     fingerprinted or assigned is recorded in item_failures (cluster_error) and left unclustered."""
@@ -116,9 +117,11 @@ def cluster_new_items(
         if not new_items:
             return 0
         new_ids = {item.item_id for item in new_items}
-        keys = sorted({int(key) for fp in fingerprints if fp.item_id in new_ids for key in fp.band_keys})
+        keys = sorted({int(key) for fp in fingerprints if fp.item_id in new_ids for key in fp.lookup_keys})
         arrays = store.load_window(conn, now - timedelta(days=window_days), keys)
-        window = dedupe.Window.from_arrays(**arrays, load_items=lambda ids: store.load_items(conn, ids))
+        containers = store.container_ids(conn, sorted(set(arrays["item_id"].tolist())))
+        window = dedupe.Window.from_arrays(**arrays, load_items=lambda ids: store.load_items(conn, ids),
+                                           containers=containers)
         assigned, failed = whole_batch(
             new_items, lambda batch: dedupe.assign_clusters(batch, window, window_days=window_days), "cluster")
         store.save_item_failures(conn, run_id, failed, now)
@@ -126,6 +129,7 @@ def cluster_new_items(
         if not assignments:
             return 0
         store.save_clusters(conn, [(a.item_id, a.cluster_id, a.match) for a in assignments])
+        store.save_mentions(conn, [m for a in assignments for m in a.mentions], now)
         _refresh_representatives(conn, {a.cluster_id for a in assignments})
     joined = sum(1 for a in assignments if a.match != "new")
     log.info("clustered %d new item(s): %d joined an existing story", len(assignments), joined)
