@@ -112,9 +112,13 @@ CLASSIFIERS_DIR = Path(__file__).resolve().parents[2] / "classifiers"  # labelle
 HOLDOUT_PATH = CLASSIFIERS_DIR / "holdout.jsonl"
 
 
+TRAINING_FILES = ("seed.jsonl", "styles.jsonl")  # the sentence-block seed, the real-site styles set
+
+
 def load_seed(folder: Path = CLASSIFIERS_DIR) -> list[LabelledItem]:
-    """The development seed set (never the held-out set)."""
-    return load_labelled(Path(folder) / "seed.jsonl")
+    """The training set: every file of TRAINING_FILES present in `folder` (never the held-out set)."""
+    return [item for name in TRAINING_FILES if (Path(folder) / name).exists()
+            for item in load_labelled(Path(folder) / name)]
 
 
 # ---- features -------------------------------------------------------------------------------
