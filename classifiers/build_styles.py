@@ -24,34 +24,37 @@ from build_seed import build_url, fill_slots
 HERE = Path(__file__).resolve().parent
 
 STUDENT_MIX = {"student/ctf_writeup": 1, "student/robot_report": 1, "student/student_paper": 1,
-               "student/asso_event": 1, "student/club_training": 1, "student/alumni": 1, "student/en_club": 0.3}
+               "student/asso_event": 1, "student/club_training": 1, "student/alumni": 1, "student/en_club": 0.3, "student/en_ctf_writeup": 0.3,
+               "student/project_team": 1, "student/newspaper_culture": 0.5}
 TEACHING_MIX = {"teaching/syllabus": 1, "teaching/exam_notice": 1, "teaching/tutorial": 1, "teaching/lecture": 1,
-                "teaching/class_week": 1, "teaching/internship": 1, "teaching/en_course": 0.3}
+                "teaching/class_week": 1, "teaching/internship": 1, "teaching/en_course": 0.3,
+                "teaching/pedagogical_article": 0.6, "teaching/en_tutorial": 0.3}
 RESEARCH_MIX = {"research/seminar_abstract": 1, "research/en_seminar": 0.7, "research/en_blog": 1.3,
-                "research/network_event": 1, "research/newsletter": 0.6, "research/position": 0.8}
+                "research/network_event": 1, "research/newsletter": 0.6, "research/position": 0.8,
+                "research/en_news": 0.7, "research/fr_lab_news": 1}
 
 # kind -> (declared category, {style: weight}); off-category styles are the rarer entries
 KINDS: dict[str, tuple[str, dict[str, float]]] = {
-    "ctf_team": ("student", {"student/ctf_writeup": 6, "student/asso_event": 2, "student/club_training": 2,
+    "ctf_team": ("student", {"student/ctf_writeup": 6, "student/en_ctf_writeup": 3, "student/asso_event": 2, "student/club_training": 2,
                              "research/seminar_abstract": 0.4}),
-    "robot_club": ("student", {"student/robot_report": 7, "student/asso_event": 2, "student/en_club": 0.5,
+    "robot_club": ("student", {"student/robot_report": 7, "student/project_team": 2, "student/asso_event": 2, "student/en_club": 0.5,
                                "teaching/internship": 0.3}),
-    "student_paper": ("student", {"student/student_paper": 7, "student/asso_event": 1, "teaching/exam_notice": 0.4,
+    "student_paper": ("student", {"student/student_paper": 7, "student/newspaper_culture": 3, "student/asso_event": 1, "teaching/exam_notice": 0.4,
                                   "research/network_event": 0.3}),
     "algo_club": ("student", {"student/club_training": 6, "student/asso_event": 2, "student/ctf_writeup": 1.5}),
     "alumni": ("student", {"student/alumni": 6, "student/asso_event": 3, "research/newsletter": 0.3}),
-    "course_blog": ("teaching", {"teaching/tutorial": 7, "teaching/exam_notice": 1, "teaching/lecture": 1,
+    "course_blog": ("teaching", {"teaching/tutorial": 7, "teaching/en_tutorial": 1, "teaching/exam_notice": 1, "teaching/lecture": 1,
                                  "student/asso_event": 0.2}),
     "lecture_site": ("teaching", {"teaching/lecture": 6, "teaching/syllabus": 2, "teaching/en_course": 1}),
-    "class_site": ("teaching", {"teaching/class_week": 6, "teaching/exam_notice": 2, "teaching/lecture": 1.5,
+    "class_site": ("teaching", {"teaching/class_week": 6, "teaching/pedagogical_article": 2.5, "teaching/exam_notice": 2, "teaching/lecture": 1.5,
                                 "teaching/tutorial": 0.5}),
     "programme": ("teaching", {"teaching/syllabus": 3, "teaching/internship": 3, "teaching/exam_notice": 2,
                                "student/asso_event": 0.4, "research/seminar_abstract": 0.3}),
-    "lab_blog_en": ("research", {"research/en_blog": 7, "research/en_seminar": 1.5, "research/position": 1,
+    "lab_blog_en": ("research", {"research/en_blog": 7, "research/en_news": 2.5, "research/en_seminar": 1.5, "research/position": 1,
                                  "teaching/en_course": 0.3}),
     "research_network": ("research", {"research/network_event": 5, "research/seminar_abstract": 3,
                                       "research/position": 0.8, "teaching/syllabus": 0.3}),
-    "lab_fr": ("research", {"research/seminar_abstract": 3, "research/newsletter": 2, "research/position": 2,
+    "lab_fr": ("research", {"research/seminar_abstract": 3, "research/fr_lab_news": 3, "research/newsletter": 2, "research/position": 2,
                             "research/network_event": 1, "research/en_seminar": 1, "teaching/lecture": 0.3,
                             "student/asso_event": 0.2}),
     "faculty_news": ("mixed", {**STUDENT_MIX, **TEACHING_MIX, **RESEARCH_MIX}),
@@ -96,6 +99,12 @@ SOURCES: list[tuple[str, str, str, str]] = [
     ("sty-lab-chimie", "lab_fr", "lcp.univ-est-exemple.fr", "slug"),
     ("sty-lab-info", "lab_fr", "lirx.univ-nord-exemple.fr", "node"),
     ("sty-lab-bio", "lab_fr", "ibmc.univ-sud-exemple.fr", "dated"),
+    ("sty-ctf-en", "ctf_team", "ctf-team.student-exemple.eu", "dated"),
+    ("sty-journal-sciences", "student_paper", "journal-sciences.asso-exemple.fr", "html"),
+    ("sty-projet-solaire", "robot_club", "solar-team.asso-exemple.fr", "slug"),
+    ("sty-class-terminale", "class_site", "maths-lycee-exemple.github.io", "html"),
+    ("sty-blog-neuro-en", "lab_blog_en", "neurolab.univ-exemple.eu", "slug"),
+    ("sty-lab-geo", "lab_fr", "geosciences.univ-exemple.fr", "html"),
     ("sty-fac-portal", "faculty_news", "www.fac-sciences-exemple.fr", "slug"),
     ("sty-univ-portal", "faculty_news", "actu.univ-ouest-exemple.fr", "dated"),
     ("sty-fac-news", "faculty_news", "news.sciences.univ-est-exemple.fr", "node"),
