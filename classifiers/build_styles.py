@@ -31,7 +31,7 @@ TEACHING_MIX = {"teaching/syllabus": 1, "teaching/exam_notice": 1, "teaching/tut
                 "teaching/pedagogical_article": 0.6, "teaching/en_tutorial": 0.3}
 RESEARCH_MIX = {"research/seminar_abstract": 1, "research/en_seminar": 0.7, "research/en_blog": 1.3,
                 "research/network_event": 1, "research/newsletter": 0.6, "research/position": 0.8,
-                "research/en_news": 0.7, "research/fr_lab_news": 1}
+                "research/en_news": 0.7, "research/fr_lab_news": 1, "research/outreach_event": 1}
 
 # kind -> (declared category, {style: weight}); off-category styles are the rarer entries
 KINDS: dict[str, tuple[str, dict[str, float]]] = {
@@ -54,7 +54,7 @@ KINDS: dict[str, tuple[str, dict[str, float]]] = {
                                  "teaching/en_course": 0.3}),
     "research_network": ("research", {"research/network_event": 5, "research/seminar_abstract": 3,
                                       "research/position": 0.8, "teaching/syllabus": 0.3}),
-    "lab_fr": ("research", {"research/seminar_abstract": 3, "research/fr_lab_news": 3, "research/newsletter": 2, "research/position": 2,
+    "lab_fr": ("research", {"research/seminar_abstract": 3, "research/fr_lab_news": 3, "research/outreach_event": 1.2, "research/newsletter": 2, "research/position": 2,
                             "research/network_event": 1, "research/en_seminar": 1, "teaching/lecture": 0.3,
                             "student/asso_event": 0.2}),
     "faculty_news": ("mixed", {**STUDENT_MIX, **TEACHING_MIX, **RESEARCH_MIX}),
