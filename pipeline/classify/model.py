@@ -50,14 +50,16 @@ CHAR_CHARS = 400  # characters of title + text given to the char n-grams
 CALIBRATION_FOLDS = 5
 DECLARED: tuple[DeclaredCategory, ...] = ("research", "teaching", "student", "mixed")
 
-# Lower-case, accent-free (matching the vectorizers' preprocessing), two letters or more.
+# Lower-case, accent-free (matching the vectorizers' preprocessing), two letters or more. Personal
+# pronouns and possessives are kept (nous, vous, notre, on, we, our): who speaks to whom tells a
+# club's post from a course page from a lab's news.
 STOP_WORDS: tuple[str, ...] = tuple(sorted(set("""
 le la les un une des de du et en au aux ce ces cet cette dans par pour sur avec sans sous est sont
-ete etre avoir ont il elle ils elles on nous vous je tu se sa son ses leur leurs qui que quoi dont
+ete etre avoir ont il elle ils elles se sa son ses qui que quoi dont
 ou ne pas plus mais comme aussi tres tout tous toute toutes fait faire peut sera seront lors entre
-apres avant depuis chez ainsi notre nos votre vos mon ma mes ton ta tes cela ca ceci celui celle
-ceux celles donc car si qu non oui deja encore bien ici la ont avait etait sont leurs toutes lui
-the of and to in for on with an is are be this that our we by from at as it will was were has have
+apres avant depuis chez ainsi cela ca ceci celui celle
+ceux celles donc car si qu non oui deja encore bien ici la ont avait etait sont toutes lui
+the of and to in for on with an is are be this that by from at as it will was were has have
 """.split())))
 
 # Every type a model file may hold. load_model checks the whole file against this list, including
