@@ -19,7 +19,7 @@ Command = Callable[..., argparse.ArgumentParser]
 def add_commands(command: Command, db_arg: Callable[[argparse.ArgumentParser], None]) -> None:
     p = command("label", _label_usage, "export items to review, or import the officer's corrections")
     sub = p.add_subparsers(required=True, metavar="ACTION")
-    export = sub.add_parser("export", help="write a CSV of the items the model is least sure of")
+    export = sub.add_parser("export", help="write a CSV of the items to check first: departures from the source's category, then the least sure")
     export.set_defaults(handler=_label_export)
     db_arg(export)
     export.add_argument("--out", type=Path, default=Path("outputs/a-verifier.csv"), help="CSV to write")
@@ -90,12 +90,13 @@ def _initiatives_import(args: argparse.Namespace) -> int:
 def _label_export(args: argparse.Namespace) -> int:
     from pipeline import store
     from pipeline.classify import labels
+    from pipeline.classify.model import UNCERTAIN_BELOW
 
     with store.open_store(database_path(args.db)) as conn:
-        rows = store.least_certain_items(conn, args.limit)
+        rows = store.least_certain_items(conn, args.limit, UNCERTAIN_BELOW)
     review = [
-        labels.ReviewRow(item.item_id, item.source_id, item.url, item.title, category, confidence)
-        for item, category, confidence in rows
+        labels.ReviewRow(item.item_id, item.source_id, item.url, item.title, category, confidence, declared)
+        for item, category, confidence, declared in rows
     ]
     count = labels.export_for_review(review, args.out)
     print(f"{count} item(s) to review written to {args.out}")

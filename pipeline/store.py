@@ -530,15 +530,23 @@ def known_item_ids(conn: duckdb.DuckDBPyConnection) -> set[str]:
     return {r[0] for r in conn.execute("SELECT item_id FROM items").fetchall()}
 
 
-def least_certain_items(conn: duckdb.DuckDBPyConnection, limit: int) -> list[tuple[Item, str, float]]:
-    """Uncorrected items the model is least sure of: (item, predicted category, confidence)."""
+def least_certain_items(conn: duckdb.DuckDBPyConnection, limit: int,
+                        uncertain_below: float = 0.0) -> list[tuple[Item, str, float, str]]:
+    """Uncorrected items to review: (item, predicted category, confidence, declared category).
+
+    First the items whose prediction departs from their source's declared category or whose
+    confidence is under `uncertain_below`, then the others; least confident first within each."""
     rows = conn.execute(
-        """SELECT p.item_id, p.category, p.confidence FROM predictions p LEFT JOIN labels l USING (item_id)
-           WHERE l.item_id IS NULL ORDER BY p.confidence ASC, p.item_id LIMIT ?""",
-        [limit],
+        """SELECT p.item_id, p.category, p.confidence, coalesce(s.declared_category, 'mixed') AS declared
+           FROM predictions p JOIN items i USING (item_id) LEFT JOIN sources s USING (source_id)
+           LEFT JOIN labels l USING (item_id)
+           WHERE l.item_id IS NULL
+           ORDER BY (declared NOT IN ('mixed', p.category) OR p.confidence < ?) DESC, p.confidence ASC, p.item_id
+           LIMIT ?""",
+        [uncertain_below, limit],
     ).fetchall()
     by_id = {i.item_id: i for i in load_items(conn, [r[0] for r in rows])}
-    return [(by_id[item_id], category, confidence) for item_id, category, confidence in rows]
+    return [(by_id[item_id], category, confidence, declared) for item_id, category, confidence, declared in rows]
 
 
 def save_model_record(conn: duckdb.DuckDBPyConnection, version: str, now: datetime, examples: int, corrections: int) -> None:

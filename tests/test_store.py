@@ -91,6 +91,23 @@ def test_officer_label_overrides_prediction(db: Path) -> None:
     assert [(i.item_id, c) for i, c in labelled] == [(item.item_id, "teaching")]
 
 
+def test_review_lists_departures_from_the_declared_category_then_the_least_sure(db: Path) -> None:
+    agrees = make_item("https://a.org/1", "Séminaire de l'équipe")
+    departs = make_item("https://a.org/2", "Le master ouvre ses inscriptions")
+    unsure = make_item("https://b.org/3", "Brève", source_id="lab-b")
+    sure = make_item("https://b.org/4", "Gala du BDE", source_id="lab-b")
+    with store.open_store(db) as conn:
+        store.save_crawl(conn, store.start_run(conn, "nightly", NOW),
+                         [crawl_result([agrees, departs]), crawl_result([unsure, sure], "lab-b")], NOW)
+        store.save_predictions(conn, [Prediction(agrees.item_id, "research", 0.7, "m1"),
+                                      Prediction(departs.item_id, "teaching", 0.95, "m1"),
+                                      Prediction(unsure.item_id, "student", 0.5, "m1"),
+                                      Prediction(sure.item_id, "student", 0.8, "m1")], NOW)
+        rows = store.least_certain_items(conn, 3, uncertain_below=0.6)
+    assert [(i.title, declared) for i, _, _, declared in rows] == [
+        ("Brève", "mixed"), ("Le master ouvre ses inscriptions", "research"), ("Séminaire de l'équipe", "research")]
+
+
 def test_source_health_counts_consecutive_failures(db: Path) -> None:
     with store.open_store(db) as conn:
         for day, (status, code) in enumerate([("ok", None), ("error", "timeout"), ("error", "http_404")]):

@@ -1,4 +1,8 @@
-"""The officer's corrections: export the least certain items to a spreadsheet, read corrections back.
+"""The officer's corrections: export the items to check to a spreadsheet, read corrections back.
+
+The export lists first the items whose predicted category departs from their source's declared
+category (column « écart à la source ») or whose confidence is under UNCERTAIN_BELOW (the digest's
+« à vérifier »), then the others, least confident first: each correction teaches the most there.
 
 File format (opens directly in LibreOffice and French-locale Excel): CSV, UTF-8 with BOM,
 separator ';' (Excel's separator where ',' is the decimal mark), French headers, confidence written
@@ -19,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from pipeline.classify.model import LabelledItem
+from pipeline.classify.model import UNCERTAIN_BELOW, LabelledItem
 from pipeline.models import Category, DeclaredCategory, Item
 from pipeline.normalize import fold_for_matching
 
@@ -27,7 +31,7 @@ logger = logging.getLogger(__name__)
 
 DELIMITER = ";"
 HEADERS = ("identifiant", "source", "url", "titre", "catégorie prédite", "confiance",
-           "catégorie corrigée", "commentaire")
+           "catégorie corrigée", "commentaire", "écart à la source")
 CATEGORY_FR: dict[str, str] = {"research": "recherche", "teaching": "enseignement", "student": "étudiant"}
 CATEGORY_WORDS: dict[str, Category] = {
     "recherche": "research", "research": "research",
@@ -52,6 +56,15 @@ class ReviewRow:
     title: str
     category: Category  # predicted
     confidence: float
+    declared: DeclaredCategory = "mixed"  # the source's category in sources.yaml
+
+    @property
+    def overrides(self) -> bool:
+        """The text made the model depart from the source's declared category."""
+        return self.declared not in ("mixed", self.category)
+
+    def to_check_first(self, uncertain_below: float) -> bool:
+        return self.overrides or self.confidence < uncertain_below
 
 
 @dataclass(frozen=True)
@@ -71,15 +84,18 @@ class CsvError:
         return f"ligne {self.line} : {self.reason}" if self.line else self.reason
 
 
-def export_for_review(rows: Sequence[ReviewRow], path: Path | str, limit: int | None = None) -> int:
-    """Write the rows, least confident first (at most `limit`), with an empty correction column."""
-    chosen = sorted(rows, key=lambda r: r.confidence)[:limit]
+def export_for_review(rows: Sequence[ReviewRow], path: Path | str, limit: int | None = None,
+                      uncertain_below: float = UNCERTAIN_BELOW) -> int:
+    """Write the rows (at most `limit`) with an empty correction column: departures from the
+    source's category and items under `uncertain_below` first, least confident first within each."""
+    chosen = sorted(rows, key=lambda r: (not r.to_check_first(uncertain_below), r.confidence))[:limit]
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=DELIMITER, lineterminator="\r\n")
     writer.writerow(HEADERS)
     for row in chosen:
+        departure = f"source : {CATEGORY_FR[row.declared]}" if row.overrides else ""
         writer.writerow([row.item_id, row.source_id, row.url, row.title, CATEGORY_FR[row.category],
-                         f"{row.confidence:.2f}".replace(".", ","), "", ""])
+                         f"{row.confidence:.2f}".replace(".", ","), "", "", departure])
     Path(path).write_text(buffer.getvalue(), encoding="utf-8-sig", newline="")
     return len(chosen)
 

@@ -56,6 +56,20 @@ def test_export_writes_least_certain_first_for_a_spreadsheet(tmp_path):
     assert "Soutenance ; « thèse »" in titles  # separator inside a title survives
 
 
+def test_export_puts_departures_from_the_source_category_first_and_shows_them(tmp_path):
+    rows = review_rows() + [ReviewRow("d4", "club", "https://club.fr/4", "Cours de master", "teaching", 0.97,
+                                      declared="student"),
+                            ReviewRow("e5", "club", "https://club.fr/5", "Soirée du club", "student", 0.99,
+                                      declared="student")]
+    path = tmp_path / "a-verifier.csv"
+    export_for_review(rows, path)
+    with path.open(encoding="utf-8-sig", newline="") as source:
+        lines = list(csv.reader(source, delimiter=";"))
+    assert [line[0] for line in lines[1:]] == ["b2", "c3", "d4", "a1", "e5"]
+    assert lines[0][8] == "écart à la source"
+    assert [line[8] for line in lines[1:]] == ["", "", "source : étudiant", "", ""]
+
+
 def test_read_keeps_good_rows_and_reports_bad_ones_with_lines(tmp_path):
     path = tmp_path / "corrections.csv"
     export_for_review(review_rows(), path)

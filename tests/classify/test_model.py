@@ -114,6 +114,24 @@ def test_declared_prior_shifts_an_ambiguous_item(model):
     assert predict(model, [item], {})[0] == predict(model, [item], {"src": "mixed"})[0]
 
 
+def test_training_holds_the_style_set_with_its_styles(seed):
+    styles = [e for e in seed if e.source_id.startswith("sty-")]
+    assert len(styles) >= 800 and {e.label for e in styles} == set(CATEGORIES)
+    assert all(e.style for e in seed), "every training item names its style: calibration leaves styles out"
+    assert len({e.style for e in styles}) >= 25
+    english = [e for e in styles if e.label == "research" and " the " in f" {e.text.lower()} "]
+    assert len(english) >= len([e for e in styles if e.label == "research"]) / 3, "a third of lab items in English"
+
+
+def test_declared_category_stands_against_weak_text_evidence(model):
+    club_talk = make_item("club-x", "https://club-x.fr/blog/conference", "Soirée conférence : les exoplanètes",
+                          "Nous accueillons une astrophysicienne pour parler d'exoplanètes, suivie d'un pot. "
+                          "Entrée libre.")
+    [as_declared] = predict(model, [club_talk], {"club-x": "student"})
+    [text_alone] = predict(model, [club_talk], {"club-x": "mixed"})
+    assert as_declared.category == "student" and as_declared.confidence > text_alone.confidence
+
+
 def test_confidence_is_a_probability_and_larger_when_right(model, holdout):
     logp = predict_examples(model, holdout)
     assert np.allclose(np.exp(logp).sum(axis=1), 1.0)
