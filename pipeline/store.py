@@ -368,15 +368,18 @@ def load_candidates(conn: duckdb.DuckDBPyConnection, since: datetime, until: dat
     rows = conn.execute(
         """WITH story AS (
              SELECT i.cluster_id, min(i.first_seen_at) AS first_seen, list(DISTINCT s.name ORDER BY s.name) AS names
-             FROM items i JOIN sources s USING (source_id) WHERE i.cluster_id IS NOT NULL GROUP BY i.cluster_id)
+             FROM items i JOIN sources s USING (source_id) WHERE i.cluster_id IS NOT NULL GROUP BY i.cluster_id),
+           first_crawl AS (SELECT source_id, min(first_seen_at) AS added FROM items GROUP BY source_id)
            SELECT r.item_id, r.source_id, r.url, r.title, r.published_at, r.text, r.summary, r.lang, r.image_url,
                   r.guid, r.content_hash, s.name, story.first_seen, coalesce(l.category, p.category),
                   CASE WHEN l.category IS NULL THEN p.confidence ELSE 1.0 END, story.cluster_id,
-                  story.names, s.declared_category
+                  story.names, s.declared_category,
+                  r.published_at IS NULL AND r.first_seen_at < f.added + INTERVAL 12 HOUR
            FROM story
            JOIN clusters c ON c.cluster_id = story.cluster_id
            JOIN items r ON r.item_id = c.representative_item_id
            JOIN sources s ON s.source_id = r.source_id
+           JOIN first_crawl f ON f.source_id = r.source_id
            JOIN predictions p ON p.item_id = r.item_id
            LEFT JOIN labels l ON l.item_id = r.item_id
            WHERE story.first_seen >= ? AND story.first_seen < ?""",
@@ -386,6 +389,7 @@ def load_candidates(conn: duckdb.DuckDBPyConnection, since: datetime, until: dat
         Candidate(
             item=_row_to_item(r[:11]), source_name=r[11], first_seen_at=r[12], category=r[13],
             confidence=r[14], cluster_id=r[15], cluster_sources=tuple(r[16]), declared_category=r[17],
+            undated_backlog=bool(r[18]),
         )
         for r in rows
     ]

@@ -21,7 +21,7 @@ from pipeline.crawl import source as crawl
 
 from pipeline.dedupe import cluster as dedupe
 
-from pipeline.digest import rank
+from pipeline.digest import learn, pages, rank
 from pipeline.config import Config
 from pipeline.crawl.fetch import Fetcher
 from pipeline.models import CrawlResult, Source, SourceState
@@ -144,9 +144,12 @@ def score_items(db: Path, now: datetime, lookback_days: int = 60) -> int:
     """Compute the mediation-worthiness of the stories of the last weeks (for v_items)."""
     with store.open_store(db) as conn:
         candidates = store.load_candidates(conn, now - timedelta(days=lookback_days), now + timedelta(days=1))
+        weights = learn.current_weights()
+        no_story = pages.non_story_pages([c.item for c in candidates])
         scores = []
         for candidate in candidates:
-            worth = rank.score_candidate(candidate, now)
+            code = no_story.get(candidate.item.item_id)
+            worth = rank.non_story_worthiness(code) if code else rank.score_candidate(candidate, now, weights)
             scores.append((candidate.item.item_id, worth.score, rank.reason_line(worth)))
         store.save_worthiness(conn, scores, now)
     return len(scores)
