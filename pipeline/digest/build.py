@@ -40,7 +40,7 @@ SUMMARY_CHARS = 280
 HIGHLIGHTS = 3
 MAX_UPCOMING = 15  # "À venir" lines, at most...
 MAX_DATES_PER_STORY = 3  # ...and per story (a programme listing ten dates would flood it)
-WORTHY_SCORE = 1.75  # an estimated grade of about 2: "worth a line in the digest"
+WORTHY_SCORE = 2.2  # the estimated grade from which a story is "worth a line" (grades: classifiers/worthiness/GUIDE.md)
 WEEK_FORMAT = re.compile(r"^(\d{4})-W(\d{2})$")
 _TAG = re.compile(r"<[^<>]{0,300}>")
 

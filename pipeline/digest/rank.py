@@ -59,6 +59,8 @@ class WorthinessWeights:
     specialist: float = -0.4  # seminar, webinar, abstract: for specialists
     insider: float = -0.8  # members only: general assembly, afterwork, dinner, board, sponsor
     course_material: float = -0.9  # lecture notes, exercises, course logistics, tutorials
+    technical: float = -0.8  # a text full of code or commands: a technical write-up for specialists
+    technical_share: float = 0.15  # share of code-like lines from which a text is technical
     call_for_papers: float = -0.6  # call for papers, submission deadlines
     humour: float = -0.8  # humour column, joke, meme
     job_posting: float = -2.0  # offre de poste, recrutement, CDD...
@@ -71,7 +73,7 @@ class WorthinessWeights:
 LEARNED_SIGNALS = (
     "coverage", "confidence", "substance", "result", "major_journal", "prize", "public_event", "public_audience",
     "competition", "thesis_defence", "student_initiative", "contact", "image", "specialist", "insider",
-    "course_material", "call_for_papers", "humour", "job_posting", "administrative",
+    "course_material", "technical", "call_for_papers", "humour", "job_posting", "administrative",
 )
 
 
@@ -206,12 +208,14 @@ CUE_SIGNALS: tuple[tuple[str, str, re.Pattern[str], str], ...] = (
 # Equal points: what the story is about comes before how widely it was carried.
 REASON_ORDER = (
     "prize", "result", "major_journal", "public_event", "competition", "public_audience", "student_initiative",
-    "thesis_defence", "job_posting", "administrative", "course_material", "insider", "humour", "call_for_papers",
+    "thesis_defence", "job_posting", "administrative", "course_material", "technical", "insider", "humour", "call_for_papers",
     "specialist", "substance", "coverage", "upcoming_event", "contact", "image", "freshness",
 )
 ROUTINE_SIGNALS = frozenset({"job_posting", "administrative"})
 # A speaker "récent lauréat de la médaille de bronze" does not make a public talk a prize story.
 # Nor does "ce financement va nous permettre de recruter" make an ERC grant a job posting.
+REPEATED_SIGNALS = frozenset({"course_material"})
+REPEATED_CUES = 3
 LEAD_SIGNALS = frozenset({"prize", "result", "job_posting", "competition", "insider", "course_material", "specialist"})
 
 
@@ -246,8 +250,10 @@ def score_parts_static(
     folded = fold_for_matching(raw)
     lead = fold_for_matching(_lead_text(item, weights.lead_chars))
     for signal, field_name, pattern, reason in CUE_SIGNALS:
-        if pattern.search(lead if signal in LEAD_SIGNALS else folded):
+        if _fires(signal, pattern, lead, folded):
             parts.append((signal, getattr(weights, field_name), reason))
+    if code_share(item.text) >= weights.technical_share:
+        parts.append(("technical", weights.technical, "contenu technique (code, commandes)"))
     journal = find_major_journal(raw)
     if journal:
         parts.append(("major_journal", weights.major_journal, f"publication dans {journal}"))
@@ -258,6 +264,15 @@ def score_parts_static(
     return parts
 
 
+def _fires(signal: str, pattern: re.Pattern[str], lead: str, folded: str) -> bool:
+    if signal not in LEAD_SIGNALS:
+        return bool(pattern.search(folded))
+    if pattern.search(lead):
+        return True
+    # course pages are often titled by a date: several course cues in the text tell them apart
+    return signal in REPEATED_SIGNALS and len({m.group(0) for m in pattern.finditer(folded)}) >= REPEATED_CUES
+
+
 def substance(item: Item, weights: WorthinessWeights = DEFAULT_WEIGHTS) -> float:
     """0 for a thin text, rising with the log of its words to 1 at `substance_words`."""
     words = len((item.text or item.summary or "").split())
@@ -265,6 +280,20 @@ def substance(item: Item, weights: WorthinessWeights = DEFAULT_WEIGHTS) -> float
         return 0.0
     span = math.log(weights.substance_words / weights.thin_words)
     return round(min(1.0, math.log(words / weights.thin_words) / span), 4)
+
+
+_CODE_LINE = re.compile(
+    r"[{};]\s*$|^\s*(?:\$ |#include|def |import |from \S+ import|int |void |for ?\(|if ?\(|return\b|//|/\*|\w+\(.*\)\s*;?$"
+    r"|\w+\s*=\s*\S|--\w+|\./\w+|sudo |git |make\b|gcc\b)"
+)
+
+
+def code_share(text: str) -> float:
+    """Share of the non-empty lines that look like code or shell commands."""
+    lines = [line for line in (text or "").splitlines() if line.strip()]
+    if len(lines) < 5:
+        return 0.0
+    return sum(1 for line in lines if _CODE_LINE.search(line)) / len(lines)
 
 
 def find_major_journal(text: str) -> str | None:
