@@ -23,7 +23,7 @@ from urllib.parse import unquote, urlsplit
 from pipeline.models import Item
 from pipeline.normalize import fold_for_matching
 
-MIN_STORY_WORDS = 25  # fewer words than a short notice: a placeholder
+MIN_STORY_WORDS = 5  # an empty placeholder ("à venir"); a feed may give only a one-line summary
 MIN_CHILDREN = 2  # a path that prefixes this many sibling pages is an index
 MIN_REPEATED = 2  # a text quoting this many sibling titles or openings is a listing
 OPENING_CHARS = 60  # how much of a sibling's opening must recur

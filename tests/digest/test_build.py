@@ -62,6 +62,8 @@ def sample() -> list[Candidate]:
 
 
 def build(candidates=None, **options):
+    """The selection mechanics, every kept story shown (the short list has its own tests)."""
+    options.setdefault("worthy_score", float("-inf"))
     return build_digest(sample() if candidates is None else candidates, WEEK, HEALTH, NOW, **options)
 
 
