@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import Counter
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Iterable, Sequence
@@ -79,7 +80,8 @@ def build_digest(
     )
     kept = [(c, w) for c, w in stories if w.score >= min_score]
     entries = [_make_entry(c, w, uncertain_below, _story_sources(c)) for c, w in kept]
-    sections = tuple(_make_section(cat, entries, max_per_section, worthy_score) for cat in CATEGORIES)
+    routine = Counter(c.category for c, w in stories if w.score < min_score)
+    sections = tuple(_make_section(cat, entries, max_per_section, worthy_score, routine[cat]) for cat in CATEGORIES)
     shown = [e for s in sections for e in s.entries]
     highlights = tuple(sorted(shown, key=_rank_key)[:HIGHLIGHTS])
     upcoming = _collect_upcoming(entries, now, now + timedelta(days=upcoming_days))
@@ -196,10 +198,11 @@ def _make_entry(c: Candidate, w: Worthiness, uncertain_below: float, sources: tu
     )
 
 
-def _make_section(category: Category, entries: list[DigestEntry], limit: int, worthy_score: float) -> DigestSection:
+def _make_section(category: Category, entries: list[DigestEntry], limit: int, worthy_score: float,
+                  routine: int) -> DigestSection:
     mine = sorted((e for e in entries if e.category == category), key=_rank_key)
     shown = tuple(e for e in mine if e.score >= worthy_score)[:limit]
-    return DigestSection(category, CATEGORY_LABELS_FR[category], shown, left_out=len(mine) - len(shown))
+    return DigestSection(category, CATEGORY_LABELS_FR[category], shown, left_out=len(mine) - len(shown) + routine)
 
 
 def _rank_key(e: DigestEntry) -> tuple[float, float, str]:

@@ -111,6 +111,6 @@ def _quoted(item: Item, others: Sequence[Item]) -> int:
         opening = fold_for_matching(other.text or other.summary)[:OPENING_CHARS]
         if len(title) >= MIN_TITLE_CHARS and title != own_title and title in text:
             count += 1
-        elif len(opening) >= OPENING_CHARS and opening in text:
+        elif len(opening) >= OPENING_CHARS and text.find(opening) > 0:  # at 0: a shared template, not a quote
             count += 1
     return count
