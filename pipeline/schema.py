@@ -58,6 +58,11 @@ MIGRATIONS: list[str] = [
         initiative_id VARCHAR NOT NULL, action VARCHAR NOT NULL, fields VARCHAR, merge_into VARCHAR,
         csv_file VARCHAR, line INTEGER, applied_at TIMESTAMPTZ NOT NULL);
     """,
+    # 3: the officer's worthiness grades of digest entries (0-3), learned from by the next ranking
+    """
+    CREATE TABLE worthiness_grades (
+        item_id VARCHAR PRIMARY KEY, grade INTEGER NOT NULL, comment VARCHAR, graded_at TIMESTAMPTZ NOT NULL);
+    """,
 ]
 
 VIEWS: list[str] = [

@@ -430,6 +430,43 @@ def save_labels(conn: duckdb.DuckDBPyConnection, labels: Sequence[tuple[str, str
     return len(labels)
 
 
+def save_worthiness_grades(conn: duckdb.DuckDBPyConnection, grades: Sequence[tuple[str, int, str]], now: datetime) -> int:
+    """Store (item_id, grade, comment); a later grade of the same item replaces the earlier one."""
+    _execute_many(conn,
+        """INSERT INTO worthiness_grades VALUES (?, ?, ?, ?) ON CONFLICT (item_id) DO UPDATE SET
+           grade = excluded.grade, comment = excluded.comment, graded_at = excluded.graded_at""",
+        [(item_id, grade, comment, now) for item_id, grade, comment in grades],
+    )
+    return len(grades)
+
+
+def load_graded_items(conn: duckdb.DuckDBPyConnection) -> list[tuple[Item, int, int]]:
+    """Every item the officer graded: (item, grade, how many sources carried its story)."""
+    rows = conn.execute(
+        """SELECT g.item_id, g.grade, coalesce(c.source_count, 1) FROM worthiness_grades g
+           JOIN items i USING (item_id) LEFT JOIN v_clusters c ON c.cluster_id = i.cluster_id
+           ORDER BY g.item_id"""
+    ).fetchall()
+    by_id = {i.item_id: i for i in load_items(conn, [r[0] for r in rows])}
+    return [(by_id[item_id], grade, int(sources)) for item_id, grade, sources in rows if item_id in by_id]
+
+
+def digest_entries_to_grade(conn: duckdb.DuckDBPyConnection, weeks: int) -> list[tuple[str, str, Item, float, str]]:
+    """Entries of the latest `weeks` digests not graded yet: (week, section, item, score, reasons)."""
+    rows = conn.execute(
+        """SELECT d.week, d.section, d.item_id, coalesce(w.score, 0), coalesce(w.reasons, '')
+           FROM digest_items d LEFT JOIN worthiness w USING (item_id)
+           LEFT JOIN worthiness_grades g USING (item_id)
+           WHERE g.item_id IS NULL
+             AND d.week IN (SELECT DISTINCT week FROM digest_items ORDER BY week DESC LIMIT ?)
+           ORDER BY d.week DESC, d.rank""",
+        [weeks],
+    ).fetchall()
+    by_id = {i.item_id: i for i in load_items(conn, [r[2] for r in rows])}
+    return [(week, section, by_id[item_id], float(score), reasons)
+            for week, section, item_id, score, reasons in rows if item_id in by_id]
+
+
 def load_labelled_items(conn: duckdb.DuckDBPyConnection) -> list[tuple[Item, str]]:
     """Every corrected item with the officer's category, for retraining."""
     rows = conn.execute("SELECT item_id, category FROM labels ORDER BY item_id").fetchall()

@@ -84,6 +84,11 @@ def current_weights(officer: Sequence[GradedExample] = ()) -> WorthinessWeights:
     return _learned(tuple(officer))
 
 
+def weights_from_grades(graded: Sequence[tuple[Item, int, int]]) -> WorthinessWeights:
+    """Weights learned from the hand-written examples and the officer's (item, grade, sources)."""
+    return current_weights(tuple(officer_example(item, grade, sources) for item, grade, sources in graded))
+
+
 @lru_cache(maxsize=4)
 def _learned(officer: tuple[GradedExample, ...]) -> WorthinessWeights:
     weights = fit_weights(load_graded() + list(officer))

@@ -144,7 +144,7 @@ def score_items(db: Path, now: datetime, lookback_days: int = 60) -> int:
     """Compute the mediation-worthiness of the stories of the last weeks (for v_items)."""
     with store.open_store(db) as conn:
         candidates = store.load_candidates(conn, now - timedelta(days=lookback_days), now + timedelta(days=1))
-        weights = learn.current_weights()
+        weights = learn.weights_from_grades(store.load_graded_items(conn))
         no_story = pages.non_story_pages([c.item for c in candidates])
         scores = []
         for candidate in candidates:

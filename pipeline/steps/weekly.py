@@ -59,7 +59,7 @@ def build_week_digest(db: Path, week: str | None, now: datetime, out_dir: Path) 
         exclude = store.sent_cluster_ids(conn, week)
         built = digest.build_digest(
             candidates, week, health, now, exclude_cluster_ids=exclude, uncertain_below=UNCERTAIN_BELOW,
-            weights=learn.current_weights(),
+            weights=learn.weights_from_grades(store.load_graded_items(conn)),
         )
         store.save_digest_items(
             conn, week, [(e.cluster_id, e.item_id, e.category, rank) for rank, e in enumerate(digest.all_entries(built), 1)]
