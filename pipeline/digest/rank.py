@@ -282,9 +282,9 @@ def substance(item: Item, weights: WorthinessWeights = DEFAULT_WEIGHTS) -> float
     return round(min(1.0, math.log(words / weights.thin_words) / span), 4)
 
 
-_CODE_LINE = re.compile(
-    r"[{};]\s*$|^\s*(?:\$ |#include|def |import |from \S+ import|int |void |for ?\(|if ?\(|return\b|//|/\*|\w+\(.*\)\s*;?$"
-    r"|\w+\s*=\s*\S|--\w+|\./\w+|sudo |git |make\b|gcc\b)"
+_CODE_LINE = re.compile(  # a bibliography entry (`year = {2022},`) is no code
+    r"[;{]\s*$|^\s*(?:\$ |#include|def |import |from \S+ import|int |void |for ?\(|if ?\(|return\b|//|/\*"
+    r"|\w+\(.*\)\s*;?$|\w+\s*=\s*(?![{\"\s])\S|--\w+|\./\w+|sudo |git |make\b|gcc\b)"
 )
 
 
