@@ -216,7 +216,7 @@ ROUTINE_SIGNALS = frozenset({"job_posting", "administrative"})
 # Nor does "ce financement va nous permettre de recruter" make an ERC grant a job posting.
 REPEATED_SIGNALS = frozenset({"course_material"})
 REPEATED_CUES = 3
-LEAD_SIGNALS = frozenset({"prize", "result", "job_posting", "competition", "insider", "course_material", "specialist"})
+LEAD_SIGNALS = frozenset({"prize", "result", "job_posting", "competition", "insider", "course_material", "specialist", "public_audience"})
 
 
 def score_candidate(c: Candidate, now: datetime, weights: WorthinessWeights = DEFAULT_WEIGHTS) -> Worthiness:
