@@ -1,4 +1,4 @@
-"""The officer's and analysts' review commands: label, eval, discover, map.
+"""The officer's and analysts' review commands: label, grade, initiatives, eval, discover, map.
 
 Kept apart from cli.py so each stays short; each handler imports its stage lazily.
 """
@@ -26,6 +26,19 @@ def add_commands(command: Command, db_arg: Callable[[argparse.ArgumentParser], N
     export.add_argument("--limit", type=int, default=100, help="how many items (default 100)")
     imp = sub.add_parser("import", help="store the corrections of a filled CSV (used by the next nightly run)")
     imp.set_defaults(handler=_label_import)
+    db_arg(imp)
+    imp.add_argument("file", type=Path, help="the CSV filled by the officer")
+
+    p = command("grade", _grade_usage, "export digest entries to grade 0-3, or import the officer's grades")
+    sub = p.add_subparsers(required=True, metavar="ACTION")
+    export = sub.add_parser("export", help="write a CSV of recent digest entries, those that teach most first")
+    export.set_defaults(handler=_grade_export)
+    db_arg(export)
+    export.add_argument("--out", type=Path, default=Path("outputs/a-noter.csv"), help="CSV to write")
+    export.add_argument("--weeks", type=int, default=4, help="digests of the last N weeks (default 4)")
+    export.add_argument("--limit", type=int, default=60, help="how many entries (default 60)")
+    imp = sub.add_parser("import", help="store the grades of a filled CSV (the next ranking learns from them)")
+    imp.set_defaults(handler=_grade_import)
     db_arg(imp)
     imp.add_argument("file", type=Path, help="the CSV filled by the officer")
 
@@ -84,6 +97,46 @@ def _initiatives_import(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     print(f"{applied} decision(s) applied; `veille map` (or the next nightly run) publishes them")
+    return 0
+
+
+def _grade_usage(args: argparse.Namespace) -> int:
+    print("usage: veille grade {export,import} ...", file=sys.stderr)
+    return 2
+
+
+def _grade_export(args: argparse.Namespace) -> int:
+    from pipeline import store
+    from pipeline.digest import grades
+
+    with store.open_store(database_path(args.db)) as conn:
+        rows = store.digest_entries_to_grade(conn, args.weeks)
+    entries = [grades.EntryToGrade(week, section, item, score, reasons) for week, section, item, score, reasons in rows]
+    count = grades.export_grades(entries, args.out, args.limit)
+    print(f"{count} entry(ies) to grade written to {args.out}; fill the grade column (0-3), then `veille grade import`")
+    return 0
+
+
+def _grade_import(args: argparse.Namespace) -> int:
+    """Store the valid grades; list the bad rows. A later grade of an item replaces the earlier one."""
+    from pipeline import store
+    from pipeline.digest import grades
+
+    db = database_path(args.db)
+    with store.open_store(db) as conn:
+        found, errors = grades.read_grades(args.file, store.known_item_ids(conn))
+        for error in errors:
+            print(f"{args.file}:{error.line}: {error.reason}", file=sys.stderr)
+        if any(error.code == "missing_column" for error in errors):
+            print("refused: the file cannot be read as a grades CSV; nothing was imported.", file=sys.stderr)
+            return 2
+        saved = store.save_worthiness_grades(conn, [(g.item_id, g.grade, g.comment) for g in found],
+                                             datetime.now(timezone.utc))
+    store.publish_snapshot(db)
+    print(f"{saved} grade(s) stored; the next ranking learns from them")
+    if errors:
+        print(f"{len(errors)} row(s) refused (listed above): fix them and import the file again", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -200,6 +200,7 @@ class Candidate:
     cluster_id: str
     cluster_sources: tuple[str, ...]  # names of every source that carried the story
     declared_category: DeclaredCategory = "mixed"
+    undated_backlog: bool = False  # an undated page found by its source's first crawl: not the week's news
 
 
 @dataclass(frozen=True)

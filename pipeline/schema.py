@@ -86,6 +86,11 @@ MIGRATIONS: list[str] = [
         container_item_id VARCHAR NOT NULL, item_id VARCHAR NOT NULL, found_at TIMESTAMPTZ NOT NULL,
         PRIMARY KEY (container_item_id, item_id));
     """,
+    # 6: the officer's worthiness grades of digest entries (0-3), learned from by the next ranking
+    """
+    CREATE TABLE worthiness_grades (
+        item_id VARCHAR PRIMARY KEY, grade INTEGER NOT NULL, comment VARCHAR, graded_at TIMESTAMPTZ NOT NULL);
+    """,
 ]
 
 VIEWS: list[str] = [

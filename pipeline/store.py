@@ -440,15 +440,18 @@ def load_candidates(conn: duckdb.DuckDBPyConnection, since: datetime, until: dat
     rows = conn.execute(
         """WITH story AS (
              SELECT i.cluster_id, min(i.first_seen_at) AS first_seen, list(DISTINCT s.name ORDER BY s.name) AS names
-             FROM items i JOIN sources s USING (source_id) WHERE i.cluster_id IS NOT NULL GROUP BY i.cluster_id)
+             FROM items i JOIN sources s USING (source_id) WHERE i.cluster_id IS NOT NULL GROUP BY i.cluster_id),
+           first_crawl AS (SELECT source_id, min(first_seen_at) AS added FROM items GROUP BY source_id)
            SELECT r.item_id, r.source_id, r.url, r.title, r.published_at, r.text, r.summary, r.lang, r.image_url,
                   r.guid, r.content_hash, s.name, story.first_seen, coalesce(l.category, p.category),
                   CASE WHEN l.category IS NULL THEN p.confidence ELSE 1.0 END, story.cluster_id,
-                  story.names, s.declared_category
+                  story.names, s.declared_category,
+                  r.published_at IS NULL AND r.first_seen_at < f.added + INTERVAL 12 HOUR
            FROM story
            JOIN clusters c ON c.cluster_id = story.cluster_id
            JOIN items r ON r.item_id = c.representative_item_id
            JOIN sources s ON s.source_id = r.source_id
+           JOIN first_crawl f ON f.source_id = r.source_id
            JOIN predictions p ON p.item_id = r.item_id
            LEFT JOIN labels l ON l.item_id = r.item_id
            WHERE story.first_seen >= ? AND story.first_seen < ?""",
@@ -458,6 +461,7 @@ def load_candidates(conn: duckdb.DuckDBPyConnection, since: datetime, until: dat
         Candidate(
             item=_row_to_item(r[:11]), source_name=r[11], first_seen_at=r[12], category=r[13],
             confidence=r[14], cluster_id=r[15], cluster_sources=tuple(r[16]), declared_category=r[17],
+            undated_backlog=bool(r[18]),
         )
         for r in rows
     ]
@@ -517,6 +521,43 @@ def save_labels(conn: duckdb.DuckDBPyConnection, labels: Sequence[tuple[str, str
         [(item_id, category, comment, now) for item_id, category, comment in labels],
     )
     return len(labels)
+
+
+def save_worthiness_grades(conn: duckdb.DuckDBPyConnection, grades: Sequence[tuple[str, int, str]], now: datetime) -> int:
+    """Store (item_id, grade, comment); a later grade of the same item replaces the earlier one."""
+    _execute_many(conn,
+        """INSERT INTO worthiness_grades VALUES (?, ?, ?, ?) ON CONFLICT (item_id) DO UPDATE SET
+           grade = excluded.grade, comment = excluded.comment, graded_at = excluded.graded_at""",
+        [(item_id, grade, comment, now) for item_id, grade, comment in grades],
+    )
+    return len(grades)
+
+
+def load_graded_items(conn: duckdb.DuckDBPyConnection) -> list[tuple[Item, int, int]]:
+    """Every item the officer graded: (item, grade, how many sources carried its story)."""
+    rows = conn.execute(
+        """SELECT g.item_id, g.grade, coalesce(c.source_count, 1) FROM worthiness_grades g
+           JOIN items i USING (item_id) LEFT JOIN v_clusters c ON c.cluster_id = i.cluster_id
+           ORDER BY g.item_id"""
+    ).fetchall()
+    by_id = {i.item_id: i for i in load_items(conn, [r[0] for r in rows])}
+    return [(by_id[item_id], grade, int(sources)) for item_id, grade, sources in rows if item_id in by_id]
+
+
+def digest_entries_to_grade(conn: duckdb.DuckDBPyConnection, weeks: int) -> list[tuple[str, str, Item, float, str]]:
+    """Entries of the latest `weeks` digests not graded yet: (week, section, item, score, reasons)."""
+    rows = conn.execute(
+        """SELECT d.week, d.section, d.item_id, coalesce(w.score, 0), coalesce(w.reasons, '')
+           FROM digest_items d LEFT JOIN worthiness w USING (item_id)
+           LEFT JOIN worthiness_grades g USING (item_id)
+           WHERE g.item_id IS NULL
+             AND d.week IN (SELECT DISTINCT week FROM digest_items ORDER BY week DESC LIMIT ?)
+           ORDER BY d.week DESC, d.rank""",
+        [weeks],
+    ).fetchall()
+    by_id = {i.item_id: i for i in load_items(conn, [r[2] for r in rows])}
+    return [(week, section, by_id[item_id], float(score), reasons)
+            for week, section, item_id, score, reasons in rows if item_id in by_id]
 
 
 def load_labelled_items(conn: duckdb.DuckDBPyConnection) -> list[tuple[Item, str]]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import Counter
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Iterable, Sequence
@@ -23,6 +24,7 @@ from pipeline.digest.events import PARIS, events_between, extract_event_dates
 from pipeline.digest.ics import render_ics
 from pipeline.models import CATEGORIES, CATEGORY_LABELS_FR, Candidate, Category, SourceHealth
 from pipeline.normalize import clean_text
+from pipeline.digest.pages import non_story_pages
 from pipeline.digest.rank import DEFAULT_WEIGHTS, Worthiness, WorthinessWeights, reason_line, score_candidate
 from pipeline.digest.render import render_html, render_json, render_text, write_digest
 
@@ -39,6 +41,7 @@ SUMMARY_CHARS = 280
 HIGHLIGHTS = 3
 MAX_UPCOMING = 15  # "À venir" lines, at most...
 MAX_DATES_PER_STORY = 3  # ...and per story (a programme listing ten dates would flood it)
+WORTHY_SCORE = 2.2  # the estimated grade from which a story is "worth a line" (grades: classifiers/worthiness/GUIDE.md)
 WEEK_FORMAT = re.compile(r"^(\d{4})-W(\d{2})$")
 _TAG = re.compile(r"<[^<>]{0,300}>")
 
@@ -53,25 +56,32 @@ def build_digest(
     uncertain_below: float = 0.6,
     exclude_cluster_ids: frozenset[str] = frozenset(),
     min_score: float = 0.0,
+    worthy_score: float = WORTHY_SCORE,
     max_age_days: int = 30,
     upcoming_days: int = 28,
     weights: WorthinessWeights = DEFAULT_WEIGHTS,
 ) -> Digest:
     """The digest of `week`: stories first seen that week, not yet sent, ranked per category.
 
-    Stories published more than `max_age_days` before the week (a first crawl's backlog) and
-    stories scoring below `min_score` (routine notices) are left out."""
+    Left out: pages that are no story (listings, indexes, about pages: pipeline.digest.pages), stories
+    published more than `max_age_days` before the week and undated pages found by the first crawl of
+    their source (a backlog, not the week's news), stories scoring below `min_score` (routine
+    notices). A section shows only the stories scoring at least `worthy_score` (a short list, not
+    filler) and says how many it left out."""
     monday, sunday = week_bounds(week)
     start, end = paris_midnight(monday), paris_midnight(sunday + timedelta(days=1))
     oldest = start - timedelta(days=max_age_days)
+    weekly = [c for c in candidates if start <= c.first_seen_at < end and c.cluster_id not in exclude_cluster_ids]
+    no_story = non_story_pages([c.item for c in weekly])
     stories = _best_per_cluster(
-        (c, score_candidate(c, now, weights)) for c in candidates
-        if start <= c.first_seen_at < end and c.cluster_id not in exclude_cluster_ids
+        (c, score_candidate(c, now, weights)) for c in weekly
+        if c.item.item_id not in no_story and not c.undated_backlog
         and (c.item.published_at is None or c.item.published_at >= oldest)
     )
     kept = [(c, w) for c, w in stories if w.score >= min_score]
     entries = [_make_entry(c, w, uncertain_below, _story_sources(c)) for c, w in kept]
-    sections = tuple(_make_section(cat, entries, max_per_section) for cat in CATEGORIES)
+    routine = Counter(c.category for c, w in stories if w.score < min_score)
+    sections = tuple(_make_section(cat, entries, max_per_section, worthy_score, routine[cat]) for cat in CATEGORIES)
     shown = [e for s in sections for e in s.entries]
     highlights = tuple(sorted(shown, key=_rank_key)[:HIGHLIGHTS])
     upcoming = _collect_upcoming(entries, now, now + timedelta(days=upcoming_days))
@@ -80,7 +90,8 @@ def build_digest(
         upcoming=upcoming, health_lines=health_lines(health), subject="", generated_at=now,
         stories_seen=len(stories),
     )
-    logger.info("digest %s: %d stories seen, %d kept, %d shown", week, len(stories), len(kept), len(shown))
+    logger.info("digest %s: %d stories seen (%d pages no story), %d kept, %d shown",
+                week, len(stories), len(no_story), len(kept), len(shown))
     return _with_subject(digest)
 
 
@@ -198,9 +209,11 @@ def _make_entry(c: Candidate, w: Worthiness, uncertain_below: float, sources: tu
     )
 
 
-def _make_section(category: Category, entries: list[DigestEntry], limit: int) -> DigestSection:
+def _make_section(category: Category, entries: list[DigestEntry], limit: int, worthy_score: float,
+                  routine: int) -> DigestSection:
     mine = sorted((e for e in entries if e.category == category), key=_rank_key)
-    return DigestSection(category, CATEGORY_LABELS_FR[category], tuple(mine[:limit]))
+    shown = tuple(e for e in mine if e.score >= worthy_score)[:limit]
+    return DigestSection(category, CATEGORY_LABELS_FR[category], shown, left_out=len(mine) - len(shown) + routine)
 
 
 def _rank_key(e: DigestEntry) -> tuple[float, float, str]:

@@ -41,6 +41,17 @@ class DigestSection:
     category: Category
     label: str  # French heading
     entries: tuple[DigestEntry, ...]
+    left_out: int = 0  # stories of the section not worth a line this week (a short list, not filler)
+
+    @property
+    def note(self) -> str:
+        """French line under the heading when stories were left out: "2 sujets cette semaine ; 5 autres écartés"."""
+        if not self.left_out:
+            return ""
+        shown = len(self.entries)
+        subjects = "aucun sujet" if not shown else f"{shown} sujet{'s' if shown > 1 else ''}"
+        others = f"{self.left_out} autre{'s' if self.left_out > 1 else ''} écarté{'s' if self.left_out > 1 else ''}"
+        return f"{subjects[0].upper()}{subjects[1:]} cette semaine ; {others} (peu d'intérêt pour la médiation)."
 
 
 @dataclass(frozen=True)

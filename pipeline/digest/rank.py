@@ -1,20 +1,24 @@
 """Mediation-worthiness: how much a story deserves a public write-up, with its reasons in French.
 
-The score is a plain sum of explainable signals, each with a weight from `WorthinessWeights`
-(one place to read and tune them). Cues are looked for in the title, summary and the start of the
-text, folded to lower-case words without accents (see normalize.fold_for_matching).
+The score estimates the grade (0-3) the officer would give (classifiers/worthiness/GUIDE.md): a plain
+sum of explainable signals, each with a weight from `WorthinessWeights` (one place to read them; the
+weights are learned from graded examples by pipeline.digest.learn, these defaults are its prior).
+Cues are looked for in the title, summary and the start of the text, folded to lower-case words
+without accents (see normalize.fold_for_matching).
 
-    score = per_extra_source * min(sources - 1, max_extra_sources)
-          + confidence * category confidence
+    score = base + per_extra_source * min(sources - 1, max_extra_sources)
+          + confidence * category confidence + substance * (0..1, how developed the text is)
           + freshness * (1 when fresh, decaying linearly to 0)
-          + result + major_journal + prize + public_event + upcoming_event + thesis_defence
-          + student_initiative + contact + image          (each 0 or its weight)
+          + result + major_journal + prize + public_event + public_audience + competition
+          + upcoming_event + thesis_defence + student_initiative + contact + image   (each 0 or its weight)
+          + specialist + insider + course_material + call_for_papers + humour
           + job_posting + administrative                  (penalties, negative weights)
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,28 +32,49 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class WorthinessWeights:
-    """Every weight of the score. Positive signals add, routine notices subtract."""
+    """Every weight of the score, in grade points. Positive signals add, routine notices subtract."""
 
-    per_extra_source: float = 1.5  # each source beyond the first that carried the story...
+    base: float = 0.9  # what an ordinary story is worth
+    per_extra_source: float = 0.4  # each source beyond the first that carried the story...
     max_extra_sources: int = 3  # ...counted up to this many
-    confidence: float = 1.0  # times the classifier's confidence in the category
-    freshness: float = 1.5  # full when published within fresh_days, 0 after stale_days
+    confidence: float = 0.2  # times the classifier's confidence in the category
+    substance: float = 0.8  # a developed text (full from `substance_words` words, 0 below `thin_words`)
+    thin_words: int = 80
+    substance_words: int = 800
+    freshness: float = 0.2  # full when published within fresh_days, 0 after stale_days
     fresh_days: float = 3.0
     stale_days: float = 21.0
-    result: float = 2.5  # a result, a discovery, a publication
-    major_journal: float = 1.5  # published in a journal the public has heard of
-    prize: float = 3.0  # prize, award, medal, ERC grant, IUF
-    public_event: float = 2.5  # event open to the public (Fête de la science, exposition...)
-    upcoming_event: float = 1.0  # a date within the next `upcoming_days` (not for routine notices)
+    result: float = 1.0  # a result, a discovery, a publication
+    major_journal: float = 0.5  # published in a journal the public has heard of
+    prize: float = 1.4  # prize, award, medal, ERC grant, IUF
+    public_event: float = 1.2  # event open to the public (Fête de la science, exposition...)
+    public_audience: float = 0.5  # written for the public or pupils (grand public, élèves, vulgarisation)
+    competition: float = 0.8  # a placing in a competition (finale, podium, remporte...)
+    upcoming_event: float = 0.2  # a date within the next `upcoming_days` (not for routine notices)
     upcoming_days: int = 42
-    thesis_defence: float = 1.0  # soutenance de thèse / HDR
-    student_initiative: float = 2.0  # association, student project, competition
-    contact: float = 0.5  # an e-mail address or a phone number to reach someone
-    image: float = 0.5  # the item has an image
-    job_posting: float = -4.0  # offre de poste, recrutement, CDD...
-    administrative: float = -4.0  # fermeture, maintenance, calendrier administratif, élections
+    thesis_defence: float = 0.4  # soutenance de thèse / HDR
+    student_initiative: float = 0.5  # association, student project, competition
+    contact: float = 0.1  # an e-mail address or a phone number to reach someone
+    image: float = 0.05  # the item has an image
+    specialist: float = -0.4  # seminar, webinar, abstract: for specialists
+    insider: float = -0.8  # members only: general assembly, afterwork, dinner, board, sponsor
+    course_material: float = -0.9  # lecture notes, exercises, course logistics, tutorials
+    technical: float = -0.8  # a text full of code or commands: a technical write-up for specialists
+    technical_share: float = 0.15  # share of code-like lines from which a text is technical
+    call_for_papers: float = -0.6  # call for papers, submission deadlines
+    humour: float = -0.8  # humour column, joke, meme
+    job_posting: float = -2.0  # offre de poste, recrutement, CDD...
+    administrative: float = -2.0  # fermeture, maintenance, calendrier administratif, élections
     text_chars: int = 4000  # how much of the text is searched for cues
     lead_chars: int = 300  # what the story is about: prize, result and job cues count only in title + lead
+
+
+# Signals whose weight is learned from graded examples (pipeline.digest.learn), in a fixed order.
+LEARNED_SIGNALS = (
+    "coverage", "confidence", "substance", "result", "major_journal", "prize", "public_event", "public_audience",
+    "competition", "thesis_defence", "student_initiative", "contact", "image", "specialist", "insider",
+    "course_material", "technical", "call_for_papers", "humour", "job_posting", "administrative",
+)
 
 
 DEFAULT_WEIGHTS = WorthinessWeights()
@@ -89,7 +114,48 @@ PUBLIC_EVENT_CUES = _cues(
     r"tout public", r"visites? guidees?", r"ma these en 180 secondes",
     r"semaine du cerveau", r"science ouverte au public",
 )
-THESIS_CUES = _cues(r"soutenance\w*", r"soutiendra sa these", r"soutiendra son hdr", r"these soutenue")
+THESIS_CUES = _cues(  # a master's or internship defence is course logistics, not a thesis
+    r"soutenances? de (?:sa |la |leur )?(?:these|doctorat|hdr)", r"soutenances? d habilitation",
+    r"soutiendra (?:sa these|son hdr|son habilitation)", r"these soutenue", r"phd defen[cs]e", r"thesis defen[cs]e",
+)
+PUBLIC_AUDIENCE_CUES = _cues(
+    r"grand public", r"tout public", r"tous publics", r"vulgaris\w+", r"mediation scientifique",
+    r"(?:aux|des|les|pour les) (?:eleves|collegiens|lyceens|ecoliers|enfants|familles|habitants|scolaires)",
+    r"ouverte? a tou(?:te)?s(?: et a tous)?(?! les (?:membres|personnels|agents|doctorants|chercheurs|etudiants))",
+    r"ouverte? au public", r"accessible a tous", r"sans connaissances? prealables?", r"general audience",
+    r"open to (?:all|everyone|the public)", r"for (?:kids|children|the general public)", r"cine debat",
+    r"conference debat", r"soiree debat", r"table ronde",
+)
+COMPETITION_CUES = _cues(
+    r"(?:1(?:er|re|ere)|premiere?|deuxieme|troisieme|2e|3e|second) place", r"podium", r"remport\w+",
+    r"vainqueurs?", r"gagn(?:e|ent|ants?|ons) (?:le|la|les|du|de|un|une)", r"qualifi\w+ pour la finale",
+    r"en finale", r"finalistes?", r"classe\w* (?:\d+|premier|premiere|deuxieme|troisieme)\w*", r"won the",
+    r"first place", r"second place", r"third place", r"winners?", r"(?:nous|ils|elles) (?:avons|ont) termine",
+)
+SPECIALIST_CUES = _cues(
+    r"seminaires?", r"webinaires?", r"webinar", r"seminar", r"abstract", r"keynote", r"speaker",
+    r"orat(?:eur|rice)", r"expose", r"workshop", r"colloque", r"proceedings", r"preprint", r"arxiv",
+    r"groupe de travail", r"reading group", r"journal club",
+)
+INSIDER_CUES = _cues(
+    r"assemblee generale", r"\bag\b", r"afterwork", r"after work", r"barbecue", r"souper", r"diner",
+    r"gala", r"apero\w*", r"cotisations?", r"adherents?", r"adhesion", r"bureau (?:du|de l)", r"comite",
+    r"nouveau bureau", r"sponsors?", r"partenariats?", r"discord", r"membres? (?:de l association|du club)",
+    r"chers? (?:membres|anciens)", r"cheres? (?:et chers )?(?:membres|anciennes?)", r"rentree",
+)
+COURSE_CUES = _cues(
+    r"cours (?:de|d|du) \w+", r"travaux diriges", r"travaux pratiques", r"\btd\b", r"\btp\b", r"exercices?",
+    r"corrig\w+", r"chapitres?", r"devoirs?", r"colles?", r"polycopie", r"programme de (?:la semaine|colle)",
+    r"tutori\w+", r"tutorial", r"emploi du temps", r"salle de cours", r"sujets? de projets?",
+    r"soutenances? (?:de|des) (?:stage|projet|memoire|master)\w*", r"examens?", r"partiels?", r"lecture notes",
+    r"installer", r"ligne de commande", r"commande \w+", r"compiler", r"makefile", r"fonctions? \w+ en",
+)
+CFP_CUES = _cues(
+    r"call for (?:papers|abstracts|contributions|participation)", r"appels? a (?:communications?|contributions?"
+    r"|soumissions?|projets?|candidatures?)", r"date limite de soumission", r"submission deadline", r"deadline",
+    r"soumettre (?:un|une|vos) (?:resume|article|abstract)",
+)
+HUMOUR_CUES = _cues(r"humour", r"blagues?", r"poisson d avril", r"memes?", r"billet d humeur", r"rubrique detente")
 STUDENT_CUES = _cues(
     r"associations? etudiantes?", r"bde", r"bureau des etudiants", r"projets? etudiants?",
     r"initiatives? etudiantes?", r"etudiant\w* (?:organis\w+|lanc\w+|cre\w+)", r"hackathon\w*",
@@ -127,20 +193,30 @@ CUE_SIGNALS: tuple[tuple[str, str, re.Pattern[str], str], ...] = (
     ("prize", "prize", PRIZE_CUES, "prix ou distinction"),
     ("result", "result", RESULT_CUES, "résultat ou découverte"),
     ("public_event", "public_event", PUBLIC_EVENT_CUES, "événement ouvert au public"),
+    ("public_audience", "public_audience", PUBLIC_AUDIENCE_CUES, "pour un large public"),
+    ("competition", "competition", COMPETITION_CUES, "classement dans une compétition"),
     ("student_initiative", "student_initiative", STUDENT_CUES, "initiative étudiante"),
     ("thesis_defence", "thesis_defence", THESIS_CUES, "soutenance de thèse"),
+    ("specialist", "specialist", SPECIALIST_CUES, "pour spécialistes"),
+    ("insider", "insider", INSIDER_CUES, "vie interne d'un groupe"),
+    ("course_material", "course_material", COURSE_CUES, "support ou organisation de cours"),
+    ("call_for_papers", "call_for_papers", CFP_CUES, "appel à contributions"),
+    ("humour", "humour", HUMOUR_CUES, "billet d'humour"),
     ("job_posting", "job_posting", JOB_CUES, "annonce de recrutement (routine)"),
     ("administrative", "administrative", ADMIN_CUES, "information administrative (routine)"),
 )
 # Equal points: what the story is about comes before how widely it was carried.
 REASON_ORDER = (
-    "prize", "result", "major_journal", "public_event", "student_initiative", "thesis_defence",
-    "job_posting", "administrative", "coverage", "upcoming_event", "contact", "image", "freshness",
+    "prize", "result", "major_journal", "public_event", "competition", "public_audience", "student_initiative",
+    "thesis_defence", "job_posting", "administrative", "course_material", "technical", "insider", "humour", "call_for_papers",
+    "specialist", "substance", "coverage", "upcoming_event", "contact", "image", "freshness",
 )
 ROUTINE_SIGNALS = frozenset({"job_posting", "administrative"})
 # A speaker "récent lauréat de la médaille de bronze" does not make a public talk a prize story.
 # Nor does "ce financement va nous permettre de recruter" make an ERC grant a job posting.
-LEAD_SIGNALS = frozenset({"prize", "result", "job_posting"})
+REPEATED_SIGNALS = frozenset({"course_material"})
+REPEATED_CUES = 3
+LEAD_SIGNALS = frozenset({"prize", "result", "job_posting", "competition", "insider", "course_material", "specialist", "public_audience"})
 
 
 def score_candidate(c: Candidate, now: datetime, weights: WorthinessWeights = DEFAULT_WEIGHTS) -> Worthiness:
@@ -162,17 +238,22 @@ def score_parts_static(
     item: Item, cluster_sources: tuple[str, ...], confidence: float, weights: WorthinessWeights
 ) -> list[tuple[str, float, str | None]]:
     """(signal, points, French reason or None) for every static signal that fired."""
-    parts: list[tuple[str, float, str | None]] = []
+    parts: list[tuple[str, float, str | None]] = [("base", weights.base, None)]
     extra = min(max(len(set(cluster_sources)) - 1, 0), weights.max_extra_sources)
     if extra:
         parts.append(("coverage", extra * weights.per_extra_source, f"relayé par {len(set(cluster_sources))} sources"))
     parts.append(("confidence", weights.confidence * max(0.0, min(confidence, 1.0)), None))
+    developed = substance(item, weights)
+    if developed:
+        parts.append(("substance", weights.substance * developed, "texte développé" if developed >= 0.5 else None))
     raw = _cue_text(item, weights.text_chars)
     folded = fold_for_matching(raw)
     lead = fold_for_matching(_lead_text(item, weights.lead_chars))
     for signal, field_name, pattern, reason in CUE_SIGNALS:
-        if pattern.search(lead if signal in LEAD_SIGNALS else folded):
+        if _fires(signal, pattern, lead, folded):
             parts.append((signal, getattr(weights, field_name), reason))
+    if code_share(item.text) >= weights.technical_share:
+        parts.append(("technical", weights.technical, "contenu technique (code, commandes)"))
     journal = find_major_journal(raw)
     if journal:
         parts.append(("major_journal", weights.major_journal, f"publication dans {journal}"))
@@ -181,6 +262,38 @@ def score_parts_static(
     if item.image_url:
         parts.append(("image", weights.image, "image disponible"))
     return parts
+
+
+def _fires(signal: str, pattern: re.Pattern[str], lead: str, folded: str) -> bool:
+    if signal not in LEAD_SIGNALS:
+        return bool(pattern.search(folded))
+    if pattern.search(lead):
+        return True
+    # course pages are often titled by a date: several course cues in the text tell them apart
+    return signal in REPEATED_SIGNALS and len({m.group(0) for m in pattern.finditer(folded)}) >= REPEATED_CUES
+
+
+def substance(item: Item, weights: WorthinessWeights = DEFAULT_WEIGHTS) -> float:
+    """0 for a thin text, rising with the log of its words to 1 at `substance_words`."""
+    words = len((item.text or item.summary or "").split())
+    if words <= weights.thin_words:
+        return 0.0
+    span = math.log(weights.substance_words / weights.thin_words)
+    return round(min(1.0, math.log(words / weights.thin_words) / span), 4)
+
+
+_CODE_LINE = re.compile(  # a bibliography entry (`year = {2022},`) is no code
+    r"[;{]\s*$|^\s*(?:\$ |#include|def |import |from \S+ import|int |void |for ?\(|if ?\(|return\b|//|/\*"
+    r"|\w+\(.*\)\s*;?$|\w+\s*=\s*(?![{\"\s])\S|--\w+|\./\w+|sudo |git |make\b|gcc\b)"
+)
+
+
+def code_share(text: str) -> float:
+    """Share of the non-empty lines that look like code or shell commands."""
+    lines = [line for line in (text or "").splitlines() if line.strip()]
+    if len(lines) < 5:
+        return 0.0
+    return sum(1 for line in lines if _CODE_LINE.search(line)) / len(lines)
 
 
 def find_major_journal(text: str) -> str | None:
@@ -193,6 +306,20 @@ def find_major_journal(text: str) -> str | None:
     return None
 
 
+NON_STORY_SCORE = -3.0
+NON_STORY_REASONS = {
+    "index": "page de liste ou d'index, pas une nouvelle",
+    "section": "page de rubrique ou de présentation, pas une nouvelle",
+    "placeholder": "page presque vide, pas une nouvelle",
+}
+
+
+def non_story_worthiness(code: str) -> Worthiness:
+    """The score of a page that is no story (pipeline.digest.pages): below every story."""
+    return Worthiness(NON_STORY_SCORE, (NON_STORY_REASONS.get(code, NON_STORY_REASONS["index"]),),
+                      (("non_story", NON_STORY_SCORE),))
+
+
 def reason_line(w: Worthiness) -> str:
     """One French line: "Prix ou distinction ; relayé par 3 sources"."""
     if not w.reasons:
@@ -203,12 +330,12 @@ def reason_line(w: Worthiness) -> str:
 
 def _time_parts(c: Candidate, now: datetime, weights: WorthinessWeights, routine: bool) -> list[tuple[str, float, str | None]]:
     parts: list[tuple[str, float, str | None]] = []
-    published = c.item.published_at or c.first_seen_at
-    age_days = max((now - published).total_seconds() / 86400, 0.0)
-    span = max(weights.stale_days - weights.fresh_days, 1e-9)
-    factor = 1.0 if age_days <= weights.fresh_days else max(0.0, 1 - (age_days - weights.fresh_days) / span)
-    stale_reason = f"moins récent ({int(age_days)} jours)" if factor == 0.0 else None
-    parts.append(("freshness", weights.freshness * factor, stale_reason))
+    if c.item.published_at is not None:  # an undated page is not known to be fresh
+        age_days = max((now - c.item.published_at).total_seconds() / 86400, 0.0)
+        span = max(weights.stale_days - weights.fresh_days, 1e-9)
+        factor = 1.0 if age_days <= weights.fresh_days else max(0.0, 1 - (age_days - weights.fresh_days) / span)
+        stale_reason = f"moins récent ({int(age_days)} jours)" if factor == 0.0 else None
+        parts.append(("freshness", weights.freshness * factor, stale_reason))
     if routine:  # the dates of a closure or an application deadline are not events
         return parts
     reference = c.item.published_at or c.first_seen_at

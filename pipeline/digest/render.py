@@ -60,6 +60,8 @@ def render_text(d: Digest) -> str:
     for section in d.sections:
         heading = f"{section.label.upper()} ({len(section.entries)})"
         out += ["=" * len(heading), heading, "=" * len(heading), ""]
+        if section.note:
+            out += _wrap(section.note, "") + [""]
         if not section.entries:
             out += ["Rien de notable cette semaine.", ""]
         for entry in section.entries:
@@ -76,6 +78,8 @@ def render_json(d: Digest) -> str:
     """The digest as JSON (dates in ISO 8601), for the archive and other tools."""
     payload = asdict(d)
     payload["entry_count"] = d.entry_count
+    for section, data in zip(d.sections, payload["sections"]):
+        data["note"] = section.note
     return json.dumps(payload, ensure_ascii=False, indent=2, default=_json_value) + "\n"
 
 

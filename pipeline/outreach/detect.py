@@ -16,6 +16,10 @@ from datetime import date, datetime, timezone
 from typing import Mapping, Sequence
 
 from pipeline.digest.events import extract_event_dates
+from pipeline.digest.pages import non_story_pages
+from pipeline.digest.rank import (
+    COURSE_CUES, DEFAULT_WEIGHTS, INSIDER_CUES, PUBLIC_AUDIENCE_CUES, PUBLIC_EVENT_CUES, REPEATED_CUES, code_share,
+)
 from pipeline.outreach.catalogue import Edition, Initiative
 from pipeline.models import Item
 from pipeline.normalize import clean_text, fold_for_matching
@@ -79,6 +83,10 @@ PLACE_STOP = re.compile(  # lower-case only: "au bar Le Comptoir" keeps its name
     r"\s+(?:le|les|du|de \d|à \d|dès|pour|avec|et|sur|sans|afin|qui|ou|par|à partir)\s.*$|\s+\d{1,2}h.*$")
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 PHONE = re.compile(r"(?<!\d)(?:\+33\s?|0)[1-9](?:[\s.-]?\d{2}){4}(?!\d)")
+PUBLIC_LEAD_CHARS = 600  # how far into the text the public must be named
+TEXT_CHARS = 4000
+SURE_SCORE = 0.8  # the detector alone is trusted from this score
+TECHNICAL_SHARE = DEFAULT_WEIGHTS.technical_share
 YEAR = re.compile(r"\b(19[5-9]\d|20\d\d)\b")
 
 
@@ -92,11 +100,30 @@ def propose_initiatives(items: Sequence[Item], source_names: Mapping[str, str], 
                         *, today: date | None = None) -> list[Initiative]:
     """The outreach initiatives the items describe, editions of one initiative merged."""
     today = today or datetime.now(timezone.utc).date()
-    scores = score_items(model, items)
-    accepted = [item for item, score in zip(items, scores) if score >= model.threshold]
+    no_story = non_story_pages(items)
+    stories = [item for item in items if item.item_id not in no_story]
+    scores = score_items(model, stories)
+    accepted = [item for item, score in zip(stories, scores) if is_outreach_action(item, score, model.threshold)]
     logger.info("outreach: %d of %d items describe an outreach action", len(accepted), len(items))
     proposals = [read_initiative(item, source_names.get(item.source_id, item.source_id), today) for item in accepted]
     return merge_editions(proposals)
+
+
+def is_outreach_action(item: Item, score: float, threshold: float) -> bool:
+    """An action for a non-specialist public: the detector's word, checked against what the text says.
+
+    The story must say, near its start, that it is for the public (an open event, pupils, "grand
+    public"...) unless the detector is very sure; course material, technical write-ups and an
+    association's internal life (its title) are never proposals."""
+    title = fold_for_matching(item.title)
+    lead = fold_for_matching(f"{item.title}\n{(item.text or item.summary)[:PUBLIC_LEAD_CHARS]}")
+    folded = fold_for_matching(f"{item.title}\n{(item.text or item.summary)[:TEXT_CHARS]}")
+    if INSIDER_CUES.search(title) or COURSE_CUES.search(lead) or code_share(item.text) >= TECHNICAL_SHARE:
+        return False
+    if len({m.group(0) for m in COURSE_CUES.finditer(folded)}) >= REPEATED_CUES:
+        return False
+    public = bool(PUBLIC_AUDIENCE_CUES.search(lead) or PUBLIC_EVENT_CUES.search(lead))
+    return public or score >= max(threshold, SURE_SCORE)
 
 
 def read_initiative(item: Item, organiser: str, today: date) -> Initiative:

@@ -21,7 +21,7 @@ from pipeline.crawl import source as crawl
 
 from pipeline.dedupe import cluster as dedupe
 
-from pipeline.digest import rank
+from pipeline.digest import learn, pages, rank
 from pipeline.config import Config
 from pipeline.crawl.fetch import Fetcher
 from pipeline.models import CrawlResult, Source, SourceOutcome, SourceState
@@ -181,14 +181,21 @@ def score_items(db: Path, now: datetime, lookback_days: int = 60, run_id: str = 
     that cannot be scored is recorded in item_failures (score_error)."""
     with store.open_store(db) as conn:
         candidates = store.load_candidates(conn, now - timedelta(days=lookback_days), now + timedelta(days=1))
-        scores, failures = each_item(candidates, lambda c: _score(c, now), "score", item_of=lambda c: c.item)
+        weights = learn.weights_from_grades(store.load_graded_items(conn))
+        no_story = pages.non_story_pages([c.item for c in candidates])
+        scores, failures = each_item(candidates, lambda c: _score(c, now, weights, no_story.get(c.item.item_id)),
+                                     "score", item_of=lambda c: c.item)
         store.save_worthiness(conn, scores, now)
         store.save_item_failures(conn, run_id, failures, now)
     return len(scores)
 
 
-def _score(candidate, now: datetime) -> tuple[str, float, str]:
-    worth = rank.score_candidate(candidate, now)
+def _score(candidate, now: datetime, weights, no_story_code: str | None) -> tuple[str, float, str]:
+    """(item id, worthiness, French reasons); a page that is no story gets the no-story score."""
+    if no_story_code:
+        worth = rank.non_story_worthiness(no_story_code)
+    else:
+        worth = rank.score_candidate(candidate, now, weights)
     return candidate.item.item_id, worth.score, rank.reason_line(worth)
 
 

@@ -21,7 +21,7 @@ from pipeline import store
 
 from pipeline.digest import build as digest
 
-from pipeline.digest import mail
+from pipeline.digest import learn, mail
 from pipeline.classify.model import UNCERTAIN_BELOW
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,8 @@ def build_week_digest(db: Path, week: str | None, now: datetime, out_dir: Path) 
         health = store.load_source_health(conn, now)
         exclude = store.sent_cluster_ids(conn, week)
         built = digest.build_digest(
-            candidates, week, health, now, exclude_cluster_ids=exclude, uncertain_below=UNCERTAIN_BELOW
+            candidates, week, health, now, exclude_cluster_ids=exclude, uncertain_below=UNCERTAIN_BELOW,
+            weights=learn.weights_from_grades(store.load_graded_items(conn)),
         )
         store.save_digest_items(
             conn, week, [(e.cluster_id, e.item_id, e.category, rank) for rank, e in enumerate(digest.all_entries(built), 1)]

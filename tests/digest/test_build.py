@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
@@ -62,6 +63,8 @@ def sample() -> list[Candidate]:
 
 
 def build(candidates=None, **options):
+    """The selection mechanics, every kept story shown (the short list has its own tests)."""
+    options.setdefault("worthy_score", float("-inf"))
     return build_digest(sample() if candidates is None else candidates, WEEK, HEALTH, NOW, **options)
 
 
@@ -258,3 +261,50 @@ def test_empty_week_renders():
     assert "Rien de notable cette semaine." in render_html(d)
     assert "Aucun événement daté" in render_text(d)
     assert unfold(render_ics(d)).count("BEGIN:VEVENT") == 0
+
+
+def quiet_week() -> list[Candidate]:
+    prize = story(20, "Prix Irène-Joliot-Curie pour la chimiste Awa Diallo",
+                  "La chimiste Awa Diallo reçoit le prix pour ses travaux sur les batteries au sodium, expliqués "
+                  "lors d'une conférence grand public le jeudi 3 décembre 2026 à 18h, entrée libre.")
+    weak = [
+        story(21, "Réunion d'équipe reportée", "La réunion d'équipe de lundi est reportée à mardi même heure."),
+        story(22, "Séminaire : inversion de données sismiques", "Abstract : méthodes d'inversion pour spécialistes."),
+        story(23, "Fermeture du bâtiment", "Le bâtiment sera fermé pour maintenance pendant les congés."),
+    ]
+    return [prize, *weak]
+
+
+def test_a_quiet_week_shows_a_short_list_not_filler():
+    d = build_digest(quiet_week(), WEEK, HEALTH, NOW)
+    research = d.sections[0]
+    assert [e.title for e in research.entries] == ["Prix Irène-Joliot-Curie pour la chimiste Awa Diallo"]
+    assert research.left_out == 3
+    assert research.note == "1 sujet cette semaine ; 3 autres écartés (peu d'intérêt pour la médiation)."
+    assert research.note in " ".join(render_text(d).split())
+    assert research.note in html.unescape(render_html(d))
+    assert json.loads(render_json(d))["sections"][0]["note"] == research.note
+
+
+def test_a_busy_section_is_still_capped():
+    many = [story(30 + n, f"Prix de l'Académie des sciences pour l'équipe {n}",
+                  "Une distinction pour des travaux expliqués au grand public lors d'une conférence.") for n in range(10)]
+    d = build_digest(many, WEEK, HEALTH, NOW, max_per_section=8)
+    assert len(d.sections[0].entries) == 8 and d.sections[0].left_out == 2
+
+
+def test_pages_that_are_no_story_never_reach_the_digest():
+    listing = story(40, "Actualités", "Prix Irène-Joliot-Curie pour la chimiste Awa Diallo\nLire la suite\n"
+                    "Conférence grand public le 3 décembre\nLire la suite", url="https://www.univ.example.fr/actualites/")
+    d = build_digest([*quiet_week(), listing], WEEK, HEALTH, NOW, worthy_score=float("-inf"))
+    assert "Actualités" not in [e.title for e in all_entries(d)]
+    assert d.stories_seen == 4
+
+
+def test_an_undated_page_of_a_new_source_is_no_news_of_the_week():
+    about = story(50, "Le laboratoire en quelques mots", "Une équipe qui étudie les exoplanètes et les présente au grand public "
+                  "lors de la fête de la science.")
+    undated = replace(about, item=replace(about.item, published_at=None), undated_backlog=True)
+    dated_later = replace(about, item=replace(about.item, published_at=None), undated_backlog=False, cluster_id="c-51")
+    d = build_digest([undated, dated_later], WEEK, HEALTH, NOW, worthy_score=float("-inf"))
+    assert [e.cluster_id for e in all_entries(d)] == ["c-51"]

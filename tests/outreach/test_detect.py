@@ -116,3 +116,23 @@ def test_place_and_contact_as_published():
     assert find_place("Lieu : Muséum d'histoire naturelle, salle 3\nEntrée libre") == "Muséum d'histoire naturelle, salle 3"
     assert find_place("La station marine ouvre ses aquariums au public.") == ""
     assert find_contact("Écrire à fds@univ-exemple.fr. Tél. +33 4 91 11 22 33") == "fds@univ-exemple.fr, +33 4 91 11 22 33"
+
+
+def test_listings_course_material_and_a_groups_internal_life_are_never_proposals(model):
+    public = make_item("lab-geo", 1, "Nuit des volcans : conférence grand public à la médiathèque",
+                       "Le vendredi 14 mars à 20h, deux volcanologues du laboratoire racontent les éruptions récentes. "
+                       "Entrée libre, tout public, à partir de 10 ans.")
+    listing_url = "https://lab-geo.univ-exemple.fr/actualites/"
+    listing = Item(item_id(listing_url), "lab-geo", listing_url, "Actualités",
+                   datetime(2025, 2, 20, tzinfo=timezone.utc),
+                   "Nuit des volcans : conférence grand public à la médiathèque\nLire la suite\n"
+                   "Atelier pour les enfants : les roches de nos rivières\nLire la suite")
+    course = make_item("cours-geo", 2, "Cours de géologie du 12 mars",
+                       "Chapitre 4 : le volcanisme. Exercices 1 à 5 pour jeudi, corrigé du devoir en ligne. "
+                       "Une conférence grand public sur les volcans est conseillée aux élèves.")
+    party = make_item("asso-geo", 3, "La rentrée de l'association",
+                      "Chers membres, soirée de rentrée ouverte à tous les curieux au local de l'association.")
+    proposals = propose_initiatives([public, listing, course, party],
+                                    {"lab-geo": "Géosciences", "cours-geo": "Licence", "asso-geo": "Asso"},
+                                    model, today=TODAY)
+    assert [p.evidence for p in proposals] == [(public.url,)]

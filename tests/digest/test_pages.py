@@ -1,0 +1,53 @@
+"""Pages that are no story: listings, indexes, section and about pages, empty placeholders."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from pipeline.digest.pages import is_story, non_story_pages, story_code
+from pipeline.models import Item
+
+WHEN = datetime(2026, 11, 20, tzinfo=timezone.utc)
+BODY = ("Les étudiantes et étudiants du club ont construit un robot qui trie des déchets, présenté samedi "
+        "au salon de l'innovation devant plusieurs centaines de visiteurs.")
+
+
+def page(path: str, title: str, text: str = BODY, source: str = "club") -> Item:
+    url = f"https://club.example.org{path}"
+    return Item(f"id-{source}-{path}", source, url, title, WHEN, text)
+
+
+def test_a_story_is_a_story():
+    story = page("/news/2026/robot-trieur/", "Notre robot trieur présenté au salon de l'innovation")
+    assert story_code(story) is None
+    assert is_story(story, [story])
+    assert non_story_pages([story]) == {}
+
+
+def test_the_parent_of_several_pages_is_an_index():
+    section = page("/news/", "Ce qui se passe au club", "Bienvenue ! " + BODY)
+    children = [page(f"/news/2026/{n}/", f"Nouvelle numéro {n} du club de robotique", BODY + f" {n}") for n in range(3)]
+    assert non_story_pages([section, *children]) == {section.item_id: "index"}
+
+
+def test_a_page_quoting_the_titles_of_other_pages_is_a_listing():
+    titles = ["Victoire à la coupe régionale de robotique", "Atelier soudure pour les débutants du club",
+              "Visite du laboratoire d'automatique"]
+    posts = [page(f"/{n}-post/", t, f"Texte complet de l'article {n}. " + BODY) for n, t in enumerate(titles)]
+    listing = page("/le-fil/", "Le fil du club", "\n".join(f"{t}\nLire la suite" for t in titles))
+    assert non_story_pages([listing, *posts]) == {listing.item_id: "index"}
+
+
+def test_section_titles_and_placeholders():
+    assert story_code(page("/a-propos/", "À propos")) == "section"
+    assert story_code(page("/x/", "Actualités du laboratoire")) == "section"
+    assert story_code(page("/y/", "Contact")) == "section"
+    assert story_code(page("/z/", "Thanks for your message")) == "section"
+    assert story_code(page("/w/", "Prochain atelier", "À venir.")) == "placeholder"
+    assert story_code(page("/v/", "Présentation du club de robotique")) is None  # a story can present something
+
+
+def test_pages_of_other_sources_do_not_count():
+    section = page("/news/", "Ce qui se passe au club", "Bienvenue ! " + BODY, source="club")
+    others = [page(f"/news/2026/{n}/", f"Nouvelle {n} d'un autre site", BODY, source="autre") for n in range(3)]
+    assert non_story_pages([section, *others]) == {}
