@@ -1,6 +1,6 @@
 """`veille ...`: the command line. Exit codes: 0 done, 1 failed, 2 invalid configuration or usage.
 
-Prefect is imported only by the commands that run flows (run, serve, demo), so `check`, `digest`,
+Prefect is imported only by the commands that run flows (run, serve, deploy, demo), so `check`, `digest`,
 `sources` and `label` answer at once.
 """
 
@@ -66,6 +66,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="send again even if this week's digest was sent")
     p.add_argument("--out", type=Path, default=Path("outputs/digests"), help="archive folder")
     p = command("serve", _serve, "serve the nightly and weekly deployments to a Prefect server")
+    sources_arg(p)
+    db_arg(p)
+    initiatives_arg(p)
+    p = command("deploy", _deploy, "register the nightly and weekly deployments on a Prefect process work pool")
+    p.add_argument("--pool", required=True, help="work pool name (created, of type process, if missing)")
     sources_arg(p)
     db_arg(p)
     initiatives_arg(p)
@@ -154,6 +159,16 @@ def _serve(args: argparse.Namespace) -> int:
     from pipeline import flows
 
     flows.serve_deployments(args.sources, database_path(args.db), Path("outputs/digests"), args.initiatives)
+    return 0
+
+
+def _deploy(args: argparse.Namespace) -> int:
+    load_config(args.sources)
+    from pipeline import flows
+
+    ids = flows.deploy_to_pool(args.pool, args.sources, database_path(args.db), Path("outputs/digests"),
+                               args.initiatives)
+    print(f"{len(ids)} deployments on work pool {args.pool!r}; start a worker: prefect worker start --pool {args.pool}")
     return 0
 
 

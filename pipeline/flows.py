@@ -1,7 +1,11 @@
 """The only Prefect module: tasks wrap steps; the nightly and weekly flows; their deployments.
 
 One task per source or per stage, never per item (a task run costs ~6 ms and the server records
-~30 task runs/s). Sources are crawled on a bounded thread pool (`settings.workers`).
+~30 task runs/s). The crawl fans out on the task runner that `settings.task_runner` names, read at
+run time (so a deployment follows sources.yaml): a bounded thread pool of `settings.workers`
+(default), or a Dask cluster (one task per origin, see nightly.crawl_group). Either way the results
+come back to the flow, the store's single writer. Deployments are served by `veille serve` or
+registered on a process work pool by `veille deploy --pool NAME`.
 """
 
 from __future__ import annotations
@@ -10,11 +14,15 @@ import logging
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
-from prefect import flow, serve, task
+from prefect import deploy, flow, serve, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.actions import WorkPoolCreate
+from prefect.deployments.runner import EntrypointType
+from prefect.exceptions import ObjectNotFound
 from prefect.logging import get_run_logger
 from prefect.schedules import Cron
 from prefect.settings import (
@@ -23,15 +31,17 @@ from prefect.settings import (
     PREFECT_SERVER_ANALYTICS_ENABLED,
     temporary_settings,
 )
-from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
+from prefect.workers.process import ProcessWorker
 
 from pipeline.steps import weekly
 
 from pipeline.steps import outreach as map_steps
 
 from pipeline.steps import nightly
-from pipeline.config import load_config
+from pipeline.config import Config, load_config
 from pipeline.crawl.fetch import Fetcher
+from pipeline.models import CrawlResult, Source, SourceState, TaskRunnerSettings
 
 NIGHTLY_CRON = "0 2 * * *"  # 02:00 Europe/Paris
 WEEKLY_CRON = "0 7 * * 1"  # Monday 07:00 Europe/Paris
@@ -40,6 +50,8 @@ MAX_WORKERS = 8
 
 prepare_task = task(nightly.prepare_crawl, name="prepare-crawl", cache_policy=NO_CACHE)
 crawl_task = task(nightly.crawl_one, name="crawl-source", cache_policy=NO_CACHE, task_run_name="crawl-{source.id}")
+crawl_group_task = task(nightly.crawl_group, name="crawl-origin", cache_policy=NO_CACHE,
+                        task_run_name="crawl-{sources[0].id}")
 record_task = task(nightly.record_crawl, name="record-crawl", cache_policy=NO_CACHE)
 cluster_task = task(nightly.cluster_new_items, name="cluster-items", cache_policy=NO_CACHE)
 tag_task = task(nightly.tag_items, name="tag-items", cache_policy=NO_CACHE)
@@ -66,10 +78,7 @@ def nightly_flow(
     db = Path(db_path)
     now = datetime.now(timezone.utc)
     run_id, states = prepare_task(config, db, now)
-    enabled = [s for s in config.sources if s.enabled]
-    with Fetcher(config.crawl) as fetcher:
-        futures = [crawl_task.submit(s, fetcher, states[s.id], now) for s in enabled]
-        results = [f.result() for f in futures]
+    results = crawl_sources(config, [s for s in config.sources if s.enabled], states, now)
     summary = record_task(db, run_id, results, now)
     cluster_task(db, summary.new_item_ids, config.dedupe_window_days, now, summary.updated_item_ids)
     tag_task(db, config, db.parent / "models", now)
@@ -82,6 +91,32 @@ def nightly_flow(
     for source_id, code in summary.failures:
         logger.warning("source %s failed: %s", source_id, code)
     return counts
+
+
+def crawl_sources(config: Config, sources: Sequence[Source], states: dict[str, SourceState],
+                  now: datetime) -> list[CrawlResult]:
+    """Crawl every source on the configured task runner; the results come back to the flow."""
+    if config.task_runner.kind == "threads":
+        with Fetcher(config.crawl) as fetcher, ThreadPoolTaskRunner(max_workers=config.workers) as runner:
+            futures = [runner.submit(crawl_task, {"source": s, "fetcher": fetcher, "state": states[s.id], "now": now})
+                       for s in sources]
+            return [f.result() for f in futures]
+    with dask_task_runner(config.task_runner) as runner:
+        futures = [runner.submit(crawl_group_task, {"sources": group, "settings": config.crawl, "now": now,
+                                                    "states": {s.id: states[s.id] for s in group}})
+                   for group in nightly.group_by_origin(sources)]
+        return [result for f in futures for result in f.result()]
+
+
+def dask_task_runner(settings: TaskRunnerSettings) -> TaskRunner:
+    """prefect-dask's runner: on the cluster at `address`, else on a local cluster of worker processes."""
+    from prefect_dask import DaskTaskRunner  # imported only when used: it brings in dask.distributed
+
+    if settings.address:
+        return DaskTaskRunner(address=settings.address)
+    return DaskTaskRunner(cluster_kwargs={"n_workers": settings.n_workers, "processes": True,
+                                          "threads_per_worker": settings.threads_per_worker,
+                                          "dashboard_address": None})
 
 
 @flow(name="veille-weekly-digest", log_prints=True)
@@ -107,13 +142,7 @@ def weekly_flow(
 def run_nightly_now(sources_path: Path, db_path: Path, initiatives_path: Path = Path("initiatives.yaml")) -> dict[str, int]:
     """`veille run`: the nightly flow, once, now (ephemeral Prefect unless a server is configured)."""
     with quiet_prefect():
-        return _with_workers(sources_path)(str(sources_path), str(db_path), str(initiatives_path))
-
-
-def _with_workers(sources_path: Path):
-    """The nightly flow crawling `settings.workers` sources at once (a bounded thread pool)."""
-    workers = load_config(sources_path).workers
-    return nightly_flow.with_options(task_runner=ThreadPoolTaskRunner(max_workers=workers))
+        return nightly_flow(str(sources_path), str(db_path), str(initiatives_path))
 
 
 def run_weekly_now(db_path: Path, week: str | None, out_dir: Path, send: bool, force: bool) -> str:
@@ -134,20 +163,23 @@ def quiet_prefect() -> Iterator[None]:
         yield
 
 
-def build_deployments(sources_path: Path, db_path: Path, out_dir: Path, initiatives_path: Path) -> list:
+def build_deployments(sources_path: Path, db_path: Path, out_dir: Path, initiatives_path: Path,
+                      entrypoint_type: EntrypointType = EntrypointType.FILE_PATH) -> list:
     """The two deployments: nightly crawl at 02:00 and weekly digest on Monday 07:00, Europe/Paris."""
-    nightly = _with_workers(sources_path).to_deployment(
+    nightly = nightly_flow.to_deployment(
         name="nightly-crawl",
         schedules=[Cron(NIGHTLY_CRON, timezone=TIMEZONE)],
         parameters={"sources_path": str(sources_path), "db_path": str(db_path),
                     "initiatives_path": str(initiatives_path)},
         description="Crawl every source, dedupe, tag, score, refresh the outreach map, publish the snapshot.",
+        entrypoint_type=entrypoint_type,
     )
     weekly = weekly_flow.to_deployment(
         name="weekly-digest",
         schedules=[Cron(WEEKLY_CRON, timezone=TIMEZONE)],
         parameters={"db_path": str(db_path), "out_dir": str(out_dir), "send": True},
         description="Build and send the officer's weekly digest (exactly once per week).",
+        entrypoint_type=entrypoint_type,
     )
     return [nightly, weekly]
 
@@ -158,3 +190,24 @@ def serve_deployments(sources_path: Path, db_path: Path, out_dir: Path, initiati
     logging.getLogger(__name__).info("serving deployments veille-nightly and veille-weekly-digest")
     with temporary_settings(updates={PREFECT_LOGGING_EXTRA_LOGGERS: ["pipeline"]}):
         serve(*deployments, pause_on_shutdown=False)
+
+
+def deploy_to_pool(pool: str, sources_path: Path, db_path: Path, out_dir: Path, initiatives_path: Path) -> list:
+    """`veille deploy`: register both deployments on the process work pool `pool` (created if missing).
+
+    Workers (`prefect worker start --pool NAME`) import the flows from the installed package, so
+    the paths are made absolute: every worker machine must see them at the same place."""
+    paths = [p.resolve() for p in (sources_path, db_path, out_dir, initiatives_path)]
+    ensure_process_pool(pool)
+    deployments = build_deployments(*paths, entrypoint_type=EntrypointType.MODULE_PATH)
+    return deploy(*deployments, work_pool_name=pool, build=False, push=False,
+                  print_next_steps_message=False, ignore_warnings=True)
+
+
+def ensure_process_pool(pool: str) -> None:
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_work_pool(pool)
+        except ObjectNotFound:
+            template = ProcessWorker.get_default_base_job_template()
+            client.create_work_pool(WorkPoolCreate(name=pool, type="process", base_job_template=template))

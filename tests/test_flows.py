@@ -161,3 +161,33 @@ def test_deployments_are_scheduled_in_paris_time(tmp_path: Path) -> None:
     assert schedules == {"nightly-crawl": ("0 2 * * *", "Europe/Paris"), "weekly-digest": ("0 7 * * 1", "Europe/Paris")}
     assert nightly.parameters["db_path"] == str(tmp_path / "v.duckdb")
     assert weekly.parameters["send"] is True
+
+
+ITEM_COLUMNS = "item_id, source_id, url, title, published_at, text, summary, content_hash"
+
+
+def with_dask_runner(sources: Path, out: Path) -> Path:
+    """The same sources file, crawling on a local Dask cluster of 2 worker processes."""
+    text = sources.read_text(encoding="utf-8").replace(
+        "settings:\n", "settings:\n  task_runner: {kind: dask, n_workers: 2, threads_per_worker: 4}\n", 1)
+    out.write_text(text, encoding="utf-8")
+    return out
+
+
+def test_nightly_flow_on_a_dask_cluster_stores_the_items_of_the_thread_pool(tmp_path: Path) -> None:
+    from pipeline import flows
+    from pipeline.config import load_config
+    from pipeline.demo.run import SITES
+    from pipeline.demo.server import serve_sites
+
+    with serve_sites(SITES) as sites:
+        threads = write_sources(sites, tmp_path / "threads.yaml")
+        dask = with_dask_runner(threads, tmp_path / "dask.yaml")
+        assert load_config(dask).task_runner.kind == "dask"
+        on_threads = flows.nightly_flow(str(threads), str(tmp_path / "threads" / "veille.duckdb"))
+        on_dask = flows.nightly_flow(str(dask), str(tmp_path / "dask" / "veille.duckdb"))
+    assert on_dask == on_threads and on_dask["items_new"] >= 40
+    items = query(tmp_path / "threads" / "veille.duckdb", f"SELECT {ITEM_COLUMNS} FROM items ORDER BY item_id")
+    assert query(tmp_path / "dask" / "veille.duckdb", f"SELECT {ITEM_COLUMNS} FROM items ORDER BY item_id") == items
+    outcomes = "SELECT source_id, status, error_code, items_found FROM fetch_log ORDER BY source_id"
+    assert query(tmp_path / "dask" / "veille.duckdb", outcomes) == query(tmp_path / "threads" / "veille.duckdb", outcomes)

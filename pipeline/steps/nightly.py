@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Sequence
+from urllib.parse import urlsplit
 
 from pipeline import store
 
@@ -24,7 +25,7 @@ from pipeline.dedupe import cluster as dedupe
 from pipeline.digest import rank
 from pipeline.config import Config
 from pipeline.crawl.fetch import Fetcher
-from pipeline.models import CrawlResult, Source, SourceState
+from pipeline.models import CrawlResult, CrawlSettings, Source, SourceState
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,26 @@ def crawl_one(source: Source, fetcher: Fetcher, state: SourceState, now: datetim
     else:
         log.info("source %s: %s, %d item(s), %d page(s)", source.id, outcome.status, len(result.items), outcome.pages_fetched)
     return result
+
+
+def crawl_group(sources: Sequence[Source], settings: CrawlSettings, states: dict[str, SourceState],
+                now: datetime) -> list[CrawlResult]:
+    """Crawl sources that share an origin, one after the other, with a Fetcher of their own.
+
+    For task runners whose workers are other processes (a Dask cluster): a Fetcher cannot travel
+    there, and keeping one origin's sources in one task keeps its politeness (delay, concurrency,
+    robots.txt) as on a single machine."""
+    with Fetcher(settings) as fetcher:
+        return [crawl_one(source, fetcher, states[source.id], now) for source in sources]
+
+
+def group_by_origin(sources: Sequence[Source]) -> list[list[Source]]:
+    """Sources grouped by the scheme and host of their URL, in the order they were given."""
+    groups: dict[str, list[Source]] = {}
+    for source in sources:
+        parts = urlsplit(source.url)
+        groups.setdefault(f"{parts.scheme}://{parts.netloc}".lower(), []).append(source)
+    return list(groups.values())
 
 
 def record_crawl(db: Path, run_id: str, results: Sequence[CrawlResult], now: datetime) -> CrawlSummary:
