@@ -25,7 +25,9 @@ from prefect.deployments.runner import EntrypointType
 from prefect.exceptions import ObjectNotFound
 from prefect.logging import get_run_logger
 from prefect.schedules import Cron
+from prefect.context import FlowRunContext
 from prefect.settings import (
+    PREFECT_API_URL,
     PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
     PREFECT_LOGGING_EXTRA_LOGGERS,
     PREFECT_SERVER_ANALYTICS_ENABLED,
@@ -101,11 +103,27 @@ def crawl_sources(config: Config, sources: Sequence[Source], states: dict[str, S
             futures = [runner.submit(crawl_task, {"source": s, "fetcher": fetcher, "state": states[s.id], "now": now})
                        for s in sources]
             return [f.result() for f in futures]
-    with dask_task_runner(config.task_runner) as runner:
+    with temporary_settings(updates={PREFECT_API_URL: api_url_for_workers(config.task_runner)}), \
+            dask_task_runner(config.task_runner) as runner:
         futures = [runner.submit(crawl_group_task, {"sources": group, "settings": config.crawl, "now": now,
                                                     "states": {s.id: states[s.id] for s in group}})
                    for group in nightly.group_by_origin(sources)]
         return [result for f in futures for result in f.result()]
+
+
+class NoServerForCluster(Exception):
+    """An existing Dask cluster cannot reach Prefect's temporary server: it needs PREFECT_API_URL."""
+
+
+def api_url_for_workers(settings: TaskRunnerSettings) -> str:
+    """The Prefect API the cluster's workers report task runs to: the configured server, else (local
+    cluster only) the temporary server of this flow run, which is on this machine's loopback."""
+    configured = PREFECT_API_URL.value()
+    if configured:
+        return configured
+    if settings.address:
+        raise NoServerForCluster("task_runner.address needs a Prefect server: set PREFECT_API_URL (see README)")
+    return str(FlowRunContext.get().client.api_url)
 
 
 def dask_task_runner(settings: TaskRunnerSettings) -> TaskRunner:
