@@ -65,6 +65,8 @@ def build(db: Path, items: int, sources: int) -> None:
         conn.execute("CREATE TEMP MACRO h(a, b := 0) AS (hash(a, b) % 2147483647)::BIGINT")
         conn.execute("CREATE TEMP TABLE words AS SELECT list_value(" + ", ".join(f"'{w}'" for w in WORDS) + ") AS w")
         _fill(conn, items, sources)
+        clusters = [row[0] for row in conn.execute("SELECT DISTINCT cluster_id FROM items").fetchall()]
+        store.refresh_cluster_coverage(conn, clusters)
     store.publish_snapshot(db)
     print(f"built {items:,} items from {sources:,} sources in {time.perf_counter() - started:.0f} s, "
           f"{db.stat().st_size / 1e6:,.0f} MB")

@@ -74,6 +74,9 @@ def _parser() -> argparse.ArgumentParser:
     sources_arg(p)
     db_arg(p)
     initiatives_arg(p)
+    p = command("export", _export, "write the analysts' views as Parquet (items partitioned by month)")
+    db_arg(p)
+    p.add_argument("--out", type=Path, default=Path("outputs/parquet"), help="folder (default: outputs/parquet)")
     p = command("sources", _sources, "print the health of every source")
     db_arg(p)
     p = command("demo", _demo, "run the whole pipeline on the bundled demo sites (127.0.0.1)")
@@ -169,6 +172,18 @@ def _deploy(args: argparse.Namespace) -> int:
     ids = flows.deploy_to_pool(args.pool, args.sources, database_path(args.db), Path("outputs/digests"),
                                args.initiatives)
     print(f"{len(ids)} deployments on work pool {args.pool!r}; start a worker: prefect worker start --pool {args.pool}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from pipeline import store
+
+    db = database_path(args.db)
+    if not db.exists():
+        print(f"no database at {db}: run `veille run` first", file=sys.stderr)
+        return 1
+    for name, path in store.export_parquet(db, args.out).items():
+        print(f"  {name}: {path}")
     return 0
 
 

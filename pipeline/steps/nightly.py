@@ -128,6 +128,7 @@ def _refresh_representatives(conn, cluster_ids: set[str]) -> None:
     store.save_representatives(
         conn, {cid: dedupe.choose_representative(items).item_id for cid, items in members.items()}
     )
+    store.refresh_cluster_coverage(conn, sorted(cluster_ids))
 
 
 def tag_items(db: Path, config: Config, model_dir: Path, now: datetime) -> str:
