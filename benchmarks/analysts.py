@@ -117,12 +117,32 @@ def time_queries(db: Path, repeat: int) -> dict[str, float]:
     return medians
 
 
+def time_parquet(db: Path, out: Path, repeat: int) -> None:
+    """The monthly-partitioned export (store.export_parquet) and the week's query on it (two months read)."""
+    started = time.perf_counter()
+    paths = store.export_parquet(db, out)
+    size = sum(f.stat().st_size for f in paths["items"].rglob("*.parquet")) / 1e6
+    print(f"Parquet export: {time.perf_counter() - started:.1f} s, items {size:,.0f} MB in "
+          f"{sum(1 for _ in paths['items'].iterdir())} month folders")
+    sql = f"""SELECT category, count(*) FROM read_parquet('{paths["items"]}/*/*.parquet', hive_partitioning = true)
+              WHERE month IN ('2026-11', '2026-12') AND first_seen_at >= TIMESTAMPTZ '2026-11-30 00:00:00+00'
+                AND first_seen_at < TIMESTAMPTZ '2026-12-07 00:00:00+00' GROUP BY ALL"""
+    times = []
+    with duckdb.connect() as conn:
+        for _ in range(repeat):
+            started = time.perf_counter()
+            conn.execute(sql).fetchall()
+            times.append(time.perf_counter() - started)
+    print(f"{'week by category on the Parquet export':<45} median {statistics.median(times) * 1000:7.1f} ms")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--items", type=int, default=1_000_000)
     parser.add_argument("--sources", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--dir", type=Path, default=Path("/tmp/veille-analysts"))
+    parser.add_argument("--parquet", action="store_true", help="also time the Parquet export and a query on it")
     parser.add_argument("--rebuild", action="store_true", help="build the database again even if it exists")
     args = parser.parse_args()
     db = args.dir / f"analysts-{args.items}.duckdb"
@@ -131,6 +151,8 @@ def main() -> int:
             path.unlink(missing_ok=True)
         build(db, args.items, args.sources)
     medians = time_queries(db, args.repeat)
+    if args.parquet:
+        time_parquet(db, args.dir / "parquet", args.repeat)
     slow = [name for name, seconds in medians.items() if seconds >= 0.2]
     print(f"{len(medians) - len(slow)} of {len(medians)} queries under 200 ms" + (f"; over: {slow}" if slow else ""))
     return 0
