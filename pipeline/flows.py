@@ -108,7 +108,8 @@ def crawl_sources(config: Config, sources: Sequence[Source], states: dict[str, S
         futures = [runner.submit(crawl_group_task, {"sources": group, "settings": config.crawl, "now": now,
                                                     "states": {s.id: states[s.id] for s in group}})
                    for group in nightly.group_by_origin(sources)]
-        return [result for f in futures for result in f.result()]
+        by_source = {result.source_id: result for f in futures for result in f.result()}
+    return [by_source[s.id] for s in sources]  # the thread pool's order: the store keeps the first of duplicates
 
 
 class NoServerForCluster(Exception):
