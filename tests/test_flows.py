@@ -63,6 +63,16 @@ def test_nightly_flow_stores_tagged_clustered_items(crawled) -> None:
     assert shown == "Conférence grand public : la supraconductivité expliquée à tous"  # the fixed typo wins
 
 
+def test_nightly_flow_indexes_the_items_for_full_text_search(crawled) -> None:
+    from pipeline import search
+
+    db, counts, _ = crawled
+    found = search.search(search.index_path(db), "supraconductivite")
+    assert found
+    titles = query(db, "SELECT title FROM v_items WHERE item_id IN (" + ", ".join(f"'{i}'" for i in found) + ")")
+    assert any("supraconductivité" in t.lower() for (t,) in titles)
+
+
 def test_second_run_finds_nothing_new_and_records_the_broken_source(crawled) -> None:
     db, _, second = crawled
     assert second["items_new"] == 0

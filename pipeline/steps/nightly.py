@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Sequence
 from urllib.parse import urlsplit
 
-from pipeline import store
+from pipeline import search, store
 
 from pipeline.classify import model as classify
 
@@ -178,4 +178,6 @@ def finish_run(db: Path, summary: CrawlSummary, now: datetime) -> Path:
     status = "ok" if summary.sources_failed == 0 else "partial"
     with store.open_store(db) as conn:
         store.finish_run(conn, summary.run_id, status, summary.counts(), now)
+        changed = store.load_items(conn, summary.new_item_ids + summary.updated_item_ids)
+    search.update_index(search.index_path(db), changed)
     return store.publish_snapshot(db)
