@@ -2,12 +2,14 @@
 
 Builds (once, kept under --dir) a database with the real schema (`store.open_store` migrates it) and
 synthetic content generated in SQL: --items items (default 1,000,000) from --sources sources over four
-years, ~1.2 kB of French text each, stories relayed by 1 to 4 sources, predictions for every item,
-worthiness for the last 60 days, 60 nights of fetch log per source. Then publishes the snapshot and
+years, ~1.2 kB of French text each (one in 200 mentions "hydrogène vert", the searched phrase), one
+story in four relayed by a second item, predictions for every item, worthiness for the last 60 days,
+60 nights of fetch log per source. Then publishes the snapshot and
 times each query: median and worst of --repeat runs (default 5) on one read-only connection.
 
 Usage: python benchmarks/analysts.py [--items 1000000 --sources 10000 --repeat 5 --dir /tmp/veille-analysts]
-Prints each query's median; the target is < 200 ms each on 2 cores.
+Prints each query's median; the target is < 200 ms each on 2 cores. The text search uses the
+analysts' full-text index (pipeline.search, SQLite FTS5), built once here from the snapshot.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipeline import store  # noqa: E402
+from pipeline import search, store  # noqa: E402
+from pipeline.models import Item  # noqa: E402
 
 NOW = "TIMESTAMPTZ '2026-12-07 06:00:00+00'"
 WORDS = ("laboratoire recherche étudiants cellule protéine climat séminaire soutenance thèse master parcours "
@@ -51,11 +54,11 @@ QUERIES: dict[str, tuple[str, list]] = {
     "source health": (
         """SELECT source_id, last_status, last_error_code, consecutive_failures, items_last_30_days, silent
            FROM v_source_health ORDER BY consecutive_failures DESC, source_id""", []),
-    "text search (titles and text)": (
-        """SELECT item_id, title, first_seen_at FROM v_items
-           WHERE title ILIKE ? OR text ILIKE ? ORDER BY first_seen_at DESC LIMIT 100""",
-        ["%hydrogène vert%", "%hydrogène vert%"]),
 }
+SCAN_SEARCH = ("""SELECT item_id, title, first_seen_at FROM v_items
+                  WHERE title ILIKE ? OR text ILIKE ? ORDER BY first_seen_at DESC LIMIT 100""",
+               ["%hydrogène vert%", "%hydrogène vert%"])
+SEARCH_WORDS = "hydrogène vert"
 
 
 def build(db: Path, items: int, sources: int) -> None:
@@ -82,7 +85,8 @@ def _fill(conn: duckdb.DuckDBPyConnection, items: int, sources: int) -> None:
         'Actualité ' || k || ' : ' || w[1 + h(k, b := 1) % {n}] || ' ' || w[1 + h(k, b := 2) % {n}] || ' ' || w[1 + h(k, b := 3) % {n}],
         {NOW} - to_seconds((k * 126)::BIGINT) - INTERVAL 1 HOUR, {NOW} - to_seconds((k * 126)::BIGINT),
         {NOW} - to_seconds((k * 126)::BIGINT), 'fr',
-        array_to_string(list_transform(range(170), lambda j: w[1 + h(k, b := j) % {n}]), ' '),
+        array_to_string(list_transform(range(170), lambda j: w[1 + h(k, b := j) % {n}]), ' ')
+            || CASE WHEN h(k, b := 999) % 200 = 0 THEN ' hydrogène vert' ELSE '' END,
         'Résumé ' || k, NULL, NULL, md5(k::VARCHAR),
         'cl-' || CASE WHEN k % 5 = 1 THEN k - 1 ELSE k END, CASE WHEN k % 5 = 1 THEN 'near' ELSE 'new' END
         FROM range({items}) t(k), words""")
@@ -117,6 +121,31 @@ def time_queries(db: Path, repeat: int) -> dict[str, float]:
     return medians
 
 
+def time_search(db: Path, repeat: int) -> float:
+    """The full-text index (pipeline.search) built once from the snapshot, then: ids by FTS5, rows by v_items."""
+    index = search.index_path(db)
+    if not index.exists():
+        started = time.perf_counter()
+        with duckdb.connect(str(db), read_only=True) as conn:
+            batches = conn.execute("SELECT item_id, source_id, url, title, published_at, text FROM items")
+            while rows := batches.fetchmany(50_000):
+                search.update_index(index, (Item(*row) for row in rows))
+        print(f"full-text index built in {time.perf_counter() - started:.0f} s "
+              f"({index.stat().st_size / 1e6:,.0f} MB; the nightly run adds only its new items)")
+    times, rows = [], []
+    with duckdb.connect(str(db), read_only=True) as conn:
+        for _ in range(repeat):
+            started = time.perf_counter()
+            ids = search.search(index, search.phrase(SEARCH_WORDS), limit=100)
+            rows = conn.execute("SELECT item_id, title, first_seen_at FROM v_items WHERE item_id IN "
+                                "(SELECT unnest(?::VARCHAR[])) ORDER BY first_seen_at DESC", [ids]).fetchall()
+            times.append(time.perf_counter() - started)
+    median = statistics.median(times)
+    print(f"{'text search (FTS5 index, then v_items)':<45} median {median * 1000:7.1f} ms   worst "
+          f"{max(times) * 1000:7.1f} ms   ({len(rows):,} rows)")
+    return median
+
+
 def time_parquet(db: Path, out: Path, repeat: int) -> None:
     """The monthly-partitioned export (store.export_parquet) and the week's query on it (two months read)."""
     started = time.perf_counter()
@@ -142,15 +171,19 @@ def main() -> int:
     parser.add_argument("--sources", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--dir", type=Path, default=Path("/tmp/veille-analysts"))
+    parser.add_argument("--scan-search", action="store_true", help="also time the text search without the index")
     parser.add_argument("--parquet", action="store_true", help="also time the Parquet export and a query on it")
     parser.add_argument("--rebuild", action="store_true", help="build the database again even if it exists")
     args = parser.parse_args()
     db = args.dir / f"analysts-{args.items}.duckdb"
     if args.rebuild or not db.exists():
-        for path in (db, store.working_path(db)):
+        for path in (db, store.working_path(db), search.index_path(db)):
             path.unlink(missing_ok=True)
         build(db, args.items, args.sources)
+    if args.scan_search:
+        QUERIES["text search, scanning (ILIKE)"] = SCAN_SEARCH
     medians = time_queries(db, args.repeat)
+    medians["text search (FTS5 index, then v_items)"] = time_search(db, args.repeat)
     if args.parquet:
         time_parquet(db, args.dir / "parquet", args.repeat)
     slow = [name for name, seconds in medians.items() if seconds >= 0.2]
