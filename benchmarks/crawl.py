@@ -1,44 +1,72 @@
 """Crawl throughput: N simulated sources on 127.0.0.1, a first run and a second run where nothing changed.
 
-Each source is its own origin (one loopback port each, served by a child process so that the server's
-CPU is not counted): an RSS feed of --items items of which --summary-items carry only a summary (so
-their page is fetched: full_text auto), every answer delayed by --latency seconds, ETag/304 support.
-Sources are crawled through a ThreadPoolExecutor of --workers threads sharing one Fetcher, politeness
-delay 0. The second run sends the first run's validators: every feed answers 304.
+Each source is its own origin (one loopback port each; all ports served by one uvicorn event loop in a
+child process, so that the sites' CPU is not counted). Every --listing-every-th source is an html news
+listing linking to --listing-items item pages; the others are RSS feeds of --items items of which
+--summary-items carry only a summary (so their page is fetched: full_text auto). Every answer is
+delayed by --latency seconds; feeds and listings support ETag/304. Politeness delay 0.
 
-Usage: python benchmarks/crawl.py [--sources 500 --items 40 --summary-items 4 --latency 0.1 --workers 16]
-Prints wall time, CPU time, peak RSS and request counts of each run.
+The same crawl runs on each runner of --runners:
+  plain    crawl_source on a ThreadPoolExecutor of --workers threads sharing one Fetcher (no Prefect)
+  threads  the nightly flow's crawl (flows.crawl_sources) on Prefect's thread pool of --workers
+  dask     the same on a local Dask cluster of --dask-workers processes x (--workers / --dask-workers) threads
+The second run sends the first run's validators: every feed and listing answers 304.
+
+Usage: python benchmarks/crawl.py [--sources 500 --runners plain,threads,dask --workers 16]
+Prints wall time, CPU time and peak RSS of the whole process tree (the sites' process excluded; the
+Dask workers and Prefect's temporary server included), requests and items of each run.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import multiprocessing
-import resource
+import os
+import socket
 import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+import psutil
+
+# Prefect's temporary server starts slowly on a busy machine; the benchmark waits for it
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "300")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipeline.crawl.source import crawl_source  # noqa: E402
+from pipeline.config import Config  # noqa: E402
 from pipeline.crawl.fetch import Fetcher  # noqa: E402
-from pipeline.models import CrawlSettings, Source, SourceState  # noqa: E402
+from pipeline.crawl.source import crawl_source  # noqa: E402
+from pipeline.models import CrawlSettings, Source, SourceState, TaskRunnerSettings  # noqa: E402
 from pipeline.normalize import canonical_url  # noqa: E402
 
 PARAGRAPH = ("Les équipes du laboratoire ont présenté leurs travaux sur la dynamique des matériaux poreux "
              "lors d'une journée d'étude ouverte aux étudiants de master et aux partenaires industriels. ")
 
 
-def feed_xml(base: str, source: int, items: int, summary_items: int) -> bytes:
+@dataclass(frozen=True)
+class Shape:
+    items: int
+    summary_items: int
+    listing_every: int
+    listing_items: int
+    latency: float
+
+    def is_listing(self, index: int) -> bool:
+        return self.listing_every > 0 and index % self.listing_every == self.listing_every - 1
+
+
+def feed_xml(base: str, source: int, shape: Shape) -> bytes:
     entries = []
-    for k in range(items):
-        full = k >= summary_items
+    for k in range(shape.items):
+        full = k >= shape.summary_items
         content = f"<content:encoded><![CDATA[<p>{PARAGRAPH * 4}</p>]]></content:encoded>" if full else ""
         entries.append(
             f"<item><title>Actualité {k} de la source {source}</title><link>{base}/item/{k}/</link>"
@@ -48,105 +76,226 @@ def feed_xml(base: str, source: int, items: int, summary_items: int) -> bytes:
             f"<channel><title>Source {source}</title>{''.join(entries)}</channel></rss>").encode()
 
 
+def listing_html(source: int, shape: Shape) -> bytes:
+    links = "".join(f"<li><a class='item' href='/item/{k}/'>Actualité {k} de la source {source}</a></li>"
+                    for k in range(shape.listing_items))
+    return (f"<!doctype html><html lang='fr'><head><title>Actualités</title></head><body><nav><a href='/'>Accueil</a>"
+            f"</nav><main><h1>Actualités</h1><ul>{links}</ul></main></body></html>").encode()
+
+
 def item_html(source: int, k: int) -> bytes:
-    return (f"<!doctype html><html lang='fr'><head><title>Actualité {k}</title></head><body>"
+    day = formatdate(1_738_000_000 - k * 86_400, usegmt=True)
+    return (f"<!doctype html><html lang='fr'><head><title>Actualité {k}</title>"
+            f"<meta property='article:published_time' content='{day}'></head><body>"
             f"<nav><a href='/'>Accueil</a></nav><article><h1>Actualité {k} de la source {source}</h1>"
             f"<p>{PARAGRAPH * 6}</p><p>{PARAGRAPH * 3}</p></article><footer>Mentions légales</footer></body></html>").encode()
 
 
-def serve(count: int, items: int, summary_items: int, latency: float, ports: multiprocessing.Queue, stop) -> None:
-    """Child process: `count` servers, one per source; reports their ports, serves until `stop`."""
-    servers = []
-    for index in range(count):
-        state: dict = {}
+def sites_app(ports: dict[int, int], shape: Shape):
+    """An ASGI app answering for every source; the port a request came to says which source."""
+    memo: dict[tuple[int, str], bytes] = {}
 
-        class Handler(BaseHTTPRequestHandler):
-            source_index = index
-            memo = state
+    async def app(scope, receive, send) -> None:
+        await asyncio.sleep(shape.latency)
+        index = ports[scope["server"][1]]
+        base = f"http://127.0.0.1:{scope['server'][1]}"
+        path = scope["path"]
+        headers = dict(scope["headers"])
+        if path in ("/feed.xml", "/news/"):
+            kind = "listing" if path == "/news/" else "feed"
+            body = memo.get((index, kind))
+            if body is None:
+                body = listing_html(index, shape) if kind == "listing" else feed_xml(base, index, shape)
+                memo[(index, kind)] = body
+            etag = f'"{kind}-{index}"'
+            if headers.get(b"if-none-match", b"").decode() == etag:
+                return await respond(send, 304, b"", etag=etag)
+            ctype = "text/html; charset=utf-8" if kind == "listing" else "application/rss+xml; charset=utf-8"
+            return await respond(send, 200, body, ctype, etag)
+        if path.startswith("/item/"):
+            return await respond(send, 200, item_html(index, int(path.split("/")[2])))
+        return await respond(send, 404, b"")
 
-            def log_message(self, *args: object) -> None:
-                return
-
-            def do_GET(self) -> None:  # noqa: N802
-                time.sleep(latency)
-                base = f"http://127.0.0.1:{self.server.server_address[1]}"
-                if self.path == "/feed.xml":
-                    body = self.memo.setdefault("feed", feed_xml(base, self.source_index, items, summary_items))
-                    etag = f'"feed-{self.source_index}"'
-                    if self.headers.get("If-None-Match") == etag:
-                        return self._send(304, b"", etag)
-                    return self._send(200, body, etag, "application/rss+xml; charset=utf-8")
-                if self.path.startswith("/item/"):
-                    return self._send(200, item_html(self.source_index, int(self.path.split("/")[2])), None)
-                return self._send(404, b"", None)
-
-            def _send(self, status: int, body: bytes, etag: str | None, ctype: str = "text/html; charset=utf-8"):
-                self.send_response(status)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(body)))
-                if etag:
-                    self.send_header("ETag", etag)
-                self.end_headers()
-                self.wfile.write(body)
-
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True).start()
-        servers.append(server)
-    ports.put([s.server_address[1] for s in servers])
-    stop.wait()
+    return app
 
 
-def run(sources: list[Source], states: dict[str, SourceState], settings: CrawlSettings, workers: int):
+async def respond(send, status: int, body: bytes, ctype: str = "text/html; charset=utf-8", etag: str | None = None):
+    headers = [(b"content-type", ctype.encode()), (b"content-length", str(len(body)).encode())]
+    if etag:
+        headers.append((b"etag", etag.encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def serve(count: int, shape: Shape, ports_queue: multiprocessing.Queue) -> None:
+    """Child process: one listening socket per source, all served by one uvicorn loop."""
+    import uvicorn
+
+    sockets = []
+    for _ in range(count):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(128)
+        sockets.append(sock)
+    ports = {s.getsockname()[1]: i for i, s in enumerate(sockets)}
+    config = uvicorn.Config(sites_app(ports, shape), log_level="error", access_log=False, lifespan="off",
+                            timeout_keep_alive=60)
+    ports_queue.put([s.getsockname()[1] for s in sockets])
+    asyncio.run(uvicorn.Server(config).serve(sockets=sockets))
+
+
+class TreeMeter:
+    """CPU seconds and peak RSS of this process and its descendants (minus `excluded` pids), sampled."""
+
+    def __init__(self, excluded: set[int], every_s: float = 0.25):
+        self.excluded, self.every_s = excluded, every_s
+        self.first: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self.peak_rss = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> TreeMeter:
+        self._sample()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+
+    @property
+    def cpu_s(self) -> float:
+        return sum(self.last[pid] - self.first.get(pid, 0.0) for pid in self.last)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every_s):
+            self._sample()
+
+    def _sample(self) -> None:
+        me = psutil.Process()
+        rss = 0
+        for process in [me, *me.children(recursive=True)]:
+            if process.pid in self.excluded:
+                continue
+            try:
+                times = process.cpu_times()
+                rss += process.memory_info().rss
+            except psutil.Error:
+                continue
+            cpu = times.user + times.system
+            self.first.setdefault(process.pid, cpu if process.pid == me.pid else 0.0)
+            self.last[process.pid] = cpu
+        self.peak_rss = max(self.peak_rss, rss)
+
+
+def crawl_plain(sources: list[Source], states: dict[str, SourceState], settings: CrawlSettings, workers: int):
     now = datetime.now(UTC)
-    wall, cpu = time.perf_counter(), time.process_time()
     with Fetcher(settings) as fetcher, ThreadPoolExecutor(max_workers=workers) as pool:
-        results = list(pool.map(lambda s: crawl_source(s, fetcher, states[s.id], now), sources))
-    return results, time.perf_counter() - wall, time.process_time() - cpu
+        return list(pool.map(lambda s: crawl_source(s, fetcher, states[s.id], now), sources))
 
 
-def report(name: str, results, wall: float, cpu: float) -> None:
+def crawl_with_prefect(config: Config, states: dict[str, SourceState]):
+    """The nightly flow's crawl step (flows.crawl_sources) inside a flow run, on the configured runner."""
+    from prefect import flow
+
+    from pipeline import flows
+
+    @flow(name="bench-crawl", log_prints=False)
+    def bench_crawl() -> list:
+        return flows.crawl_sources(config, list(config.sources), states, datetime.now(UTC))
+
+    with flows.quiet_prefect():
+        return bench_crawl()
+
+
+def warm_up_prefect() -> None:
+    """Start Prefect's temporary server before measuring (a real deployment has its server running)."""
+    from prefect import flow
+
+    from pipeline import flows
+
+    with flows.quiet_prefect():
+        flow(name="bench-warm-up")(lambda: None)()
+
+
+def measure(name: str, crawl, excluded: set[int]):
+    wall = time.perf_counter()
+    with TreeMeter(excluded) as meter:
+        results = crawl()
+    wall = time.perf_counter() - wall
     pages = sum(r.outcome.pages_fetched for r in results)
     items = sum(len(r.items) for r in results)
     statuses: dict[str, int] = {}
     for r in results:
         statuses[r.outcome.status] = statuses.get(r.outcome.status, 0) + 1
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{name}: wall {wall:.1f} s, CPU {cpu:.1f} s ({cpu / wall:.0%} of wall), requests {pages} "
-          f"(+robots.txt), items {items}, statuses {statuses}, peak RSS so far {peak_mb:.0f} MB, "
-          f"{items / wall:.0f} items/s")
+    print(f"  {name}: wall {wall:.1f} s, CPU {meter.cpu_s:.1f} s (process tree), peak RSS {meter.peak_rss / 1e6:.0f} MB, "
+          f"requests {pages} (+robots.txt), items {items}, statuses {statuses}, "
+          f"{items / wall:.0f} items/s, {meter.cpu_s / len(results) * 1000:.1f} ms CPU per source", flush=True)
+    return results
+
+
+def second_states(results) -> dict[str, SourceState]:
+    return {r.source_id: SourceState({v.url: v for v in r.validators},
+                                     frozenset(canonical_url(i.url) for i in r.items), first_run=False)
+            for r in results}
+
+
+def run_runner(runner: str, sources: list[Source], settings: CrawlSettings, args, excluded: set[int]) -> None:
+    print(f"{runner}:", flush=True)
+    first_states = {s.id: SourceState() for s in sources}
+    if runner == "plain":
+        def crawl(states):
+            return crawl_plain(sources, states, settings, args.workers)
+    else:
+        task_runner = TaskRunnerSettings(kind=runner, n_workers=args.dask_workers,
+                                         threads_per_worker=max(1, args.workers // args.dask_workers))
+        config = Config(Path("benchmark"), tuple(sources), settings, args.workers, 60, task_runner)
+
+        def crawl(states):
+            return crawl_with_prefect(config, states)
+    first = measure("first run ", lambda: crawl(first_states), excluded)
+    if not args.no_second_run:
+        measure("second run", lambda: crawl(second_states(first)), excluded)
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sources", type=int, default=500)
     parser.add_argument("--items", type=int, default=40)
     parser.add_argument("--summary-items", type=int, default=4)
+    parser.add_argument("--listing-every", type=int, default=5, help="every n-th source is an html listing (0: none)")
+    parser.add_argument("--listing-items", type=int, default=10)
     parser.add_argument("--latency", type=float, default=0.1)
     parser.add_argument("--workers", type=int, default=16)
+    parser.add_argument("--dask-workers", type=int, default=2, help="worker processes of the local Dask cluster")
+    parser.add_argument("--runners", default="threads,dask,plain")
+    parser.add_argument("--no-second-run", action="store_true")
     args = parser.parse_args()
-    ports_queue: multiprocessing.Queue = multiprocessing.Queue()
-    stop = multiprocessing.Event()
-    child = multiprocessing.Process(target=serve, args=(args.sources, args.items, args.summary_items, args.latency,
-                                                        ports_queue, stop), daemon=True)
+    shape = Shape(args.items, args.summary_items, args.listing_every, args.listing_items, args.latency)
+    spawn = multiprocessing.get_context("spawn")
+    ports_queue = spawn.Queue()
+    child = spawn.Process(target=serve, args=(args.sources, shape, ports_queue),
+                                                         daemon=True)
     child.start()
     try:
-        ports = ports_queue.get(timeout=120)
-        sources = [Source(f"s{i}", f"Source {i}", "feed", f"http://127.0.0.1:{port}/feed.xml", max_new_items=50)
+        ports = ports_queue.get(timeout=300)
+        sources = [Source(f"s{i}", f"Source {i}", "html", f"http://127.0.0.1:{port}/news/", item_selector="a.item")
+                   if shape.is_listing(i) else
+                   Source(f"s{i}", f"Source {i}", "feed", f"http://127.0.0.1:{port}/feed.xml", max_new_items=50)
                    for i, port in enumerate(ports)]
         settings = CrawlSettings(per_origin_delay_s=0.0, per_origin_concurrency=1, total_timeout_s=30)
-        print(f"{args.sources} sources x {args.items} items ({args.summary_items} summary-only each), "
-              f"latency {args.latency * 1000:.0f} ms, {args.workers} workers, baseline RSS "
-              f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
-        first, wall, cpu = run(sources, {s.id: SourceState() for s in sources}, settings, args.workers)
-        report("first run ", first, wall, cpu)
-        states = {r.source_id: SourceState({v.url: v for v in r.validators},
-                                           frozenset(canonical_url(i.url) for i in r.items), first_run=False)
-                  for r in first}
-        second, wall, cpu = run(sources, states, settings, args.workers)
-        report("second run", second, wall, cpu)
+        listings = sum(1 for s in sources if s.kind == "html")
+        print(f"{args.sources} sources ({args.sources - listings} feeds of {args.items} items, {args.summary_items} "
+              f"summary-only; {listings} listings of {args.listing_items} items), latency {args.latency * 1000:.0f} ms, "
+              f"{args.workers} workers, {os.cpu_count()} cores", flush=True)
+        if set(args.runners.split(",")) - {"plain"}:
+            warm_up_prefect()
+        for runner in args.runners.split(","):
+            run_runner(runner, sources, settings, args, {child.pid})
     finally:
-        stop.set()
+        child.terminate()
         child.join(timeout=10)
     return 0
 

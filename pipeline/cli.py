@@ -10,7 +10,7 @@ Exit codes:
     3  a path cannot be used: the database or an output folder is not writable, is a file where a
        folder is needed (or the reverse), is not a DuckDB file, or is held by another process
 
-Prefect is imported only by the commands that run flows (run, serve, demo), so `check`, `digest`,
+Prefect is imported only by the commands that run flows (run, serve, deploy, demo), so `check`, `digest`,
 `sources` and `label` answer at once.
 """
 
@@ -84,6 +84,14 @@ def _parser() -> argparse.ArgumentParser:
     sources_arg(p)
     db_arg(p)
     initiatives_arg(p)
+    p = command("deploy", _deploy, "register the nightly and weekly deployments on a Prefect process work pool")
+    p.add_argument("--pool", required=True, help="work pool name (created, of type process, if missing)")
+    sources_arg(p)
+    db_arg(p)
+    initiatives_arg(p)
+    p = command("export", _export, "write the analysts' views as Parquet (items partitioned by month)")
+    db_arg(p)
+    p.add_argument("--out", type=Path, default=Path("outputs/parquet"), help="folder (default: outputs/parquet)")
     p = command("sources", _sources, "print the health of every source")
     db_arg(p)
     p = command("demo", _demo, "run the whole pipeline on the bundled demo sites (127.0.0.1)")
@@ -200,6 +208,28 @@ def _serve(args: argparse.Namespace) -> int:
     from pipeline import flows
 
     flows.serve_deployments(args.sources, database_path(args.db), Path("outputs/digests"), args.initiatives)
+    return 0
+
+
+def _deploy(args: argparse.Namespace) -> int:
+    load_config(args.sources)
+    from pipeline import flows
+
+    ids = flows.deploy_to_pool(args.pool, args.sources, database_path(args.db), Path("outputs/digests"),
+                               args.initiatives)
+    print(f"{len(ids)} deployments on work pool {args.pool!r}; start a worker: prefect worker start --pool {args.pool}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from pipeline import store
+
+    db = database_path(args.db)
+    if not db.exists():
+        print(f"no database at {db}: run `veille run` first", file=sys.stderr)
+        return 1
+    for name, path in store.export_parquet(db, args.out).items():
+        print(f"  {name}: {path}")
     return 0
 
 

@@ -16,7 +16,7 @@ from typing import Any, Literal, Mapping, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from pipeline.models import CrawlSettings, Source
+from pipeline.models import CrawlSettings, Source, TaskRunnerSettings
 
 DEFAULT_SOURCES = Path("sources.yaml")
 DEFAULT_DB = Path("outputs/veille.duckdb")
@@ -48,6 +48,13 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class TaskRunnerModel(_Strict):
+    kind: Literal["threads", "dask"] = "threads"
+    address: str | None = Field(None, pattern=r"^(tcp|tls|ucx|inproc)://\S+$")
+    n_workers: int = Field(TaskRunnerSettings.n_workers, ge=1, le=256)
+    threads_per_worker: int = Field(TaskRunnerSettings.threads_per_worker, ge=1, le=64)
+
+
 class SettingsModel(_Strict):
     user_agent: str = CrawlSettings.user_agent
     connect_timeout_s: float = Field(CrawlSettings.connect_timeout_s, gt=0, le=120)
@@ -63,6 +70,7 @@ class SettingsModel(_Strict):
     allowed_networks: tuple[str, ...] = ()
     workers: int = Field(8, ge=1, le=64, description="sources crawled at once")
     dedupe_window_days: int = Field(60, ge=1, le=3650)
+    task_runner: TaskRunnerModel = TaskRunnerModel()
 
     @field_validator("allowed_networks")
     @classmethod
@@ -127,6 +135,7 @@ class Config:
     crawl: CrawlSettings
     workers: int
     dedupe_window_days: int
+    task_runner: TaskRunnerSettings = TaskRunnerSettings()
 
     def source(self, source_id: str) -> Source:
         return next(s for s in self.sources if s.id == source_id)
@@ -194,12 +203,14 @@ def load_config(path: Path = DEFAULT_SOURCES) -> Config:
         raise ConfigInvalid(errors)
     settings = parsed.settings
     crawl_fields = {k: v for k, v in settings.model_dump().items() if k in CrawlSettings.__dataclass_fields__}
+    runner = TaskRunnerSettings(**settings.task_runner.model_dump())
     return Config(
         path=Path(path),
         sources=tuple(Source(**s.model_dump()) for s in parsed.sources),
         crawl=CrawlSettings(**crawl_fields),
         workers=settings.workers,
         dedupe_window_days=settings.dedupe_window_days,
+        task_runner=runner,
     )
 
 

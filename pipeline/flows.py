@@ -1,7 +1,11 @@
 """The only Prefect module: tasks wrap steps; the nightly and weekly flows; their deployments.
 
 One task per source or per stage, never per item (a task run costs ~6 ms and the server records
-~30 task runs/s). Sources are crawled on a bounded thread pool (`settings.workers`).
+~30 task runs/s). The crawl fans out on the task runner that `settings.task_runner` names, read at
+run time (so a deployment follows sources.yaml): a bounded thread pool of `settings.workers`
+(default), or a Dask cluster (one task per origin, see nightly.crawl_group). Either way the results
+come back to the flow, the store's single writer. Deployments are served by `veille serve` or
+registered on a process work pool by `veille deploy --pool NAME`.
 """
 
 from __future__ import annotations
@@ -10,28 +14,36 @@ import logging
 from contextlib import ExitStack, contextmanager, nullcontext
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
-from prefect import flow, serve, task
+from prefect import deploy, flow, serve, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.actions import WorkPoolCreate
+from prefect.deployments.runner import EntrypointType
+from prefect.exceptions import ObjectNotFound
 from prefect.logging import get_run_logger
 from prefect.schedules import Cron
+from prefect.context import FlowRunContext
 from prefect.settings import (
+    PREFECT_API_URL,
     PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
     PREFECT_LOGGING_EXTRA_LOGGERS,
     PREFECT_SERVER_ANALYTICS_ENABLED,
     temporary_settings,
 )
-from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
+from prefect.workers.process import ProcessWorker
 
 from pipeline.steps import weekly
 
 from pipeline.steps import outreach as map_steps
 
 from pipeline.steps import nightly
-from pipeline.config import load_config
+from pipeline.config import Config, load_config
 from pipeline.crawl.fetch import Fetcher
+from pipeline.models import CrawlResult, Source, SourceState, TaskRunnerSettings
 from pipeline.progress import CrawlBoard
 
 NIGHTLY_CRON = "0 2 * * *"  # 02:00 Europe/Paris
@@ -41,6 +53,8 @@ MAX_WORKERS = 8
 
 prepare_task = task(nightly.prepare_crawl, name="prepare-crawl", cache_policy=NO_CACHE)
 crawl_task = task(nightly.crawl_one, name="crawl-source", cache_policy=NO_CACHE, task_run_name="crawl-{source.id}")
+crawl_group_task = task(nightly.crawl_group, name="crawl-origin", cache_policy=NO_CACHE,
+                        task_run_name="crawl-{sources[0].id}")
 record_task = task(nightly.record_crawl, name="record-crawl", cache_policy=NO_CACHE)
 cluster_task = task(nightly.cluster_new_items, name="cluster-items", cache_policy=NO_CACHE)
 tag_task = task(nightly.tag_items, name="tag-items", cache_policy=NO_CACHE)
@@ -68,12 +82,7 @@ def nightly_flow(
     db = Path(db_path)
     now = datetime.now(timezone.utc)
     run_id, states = prepare_task(config, db, now)
-    enabled = [s for s in config.sources if s.enabled]
-    with ExitStack() as stack:
-        fetcher = stack.enter_context(Fetcher(config.crawl))
-        listener = stack.enter_context(CrawlBoard()).listener if show_progress else None
-        futures = [crawl_task.submit(s, fetcher, states[s.id], now, listener) for s in enabled]
-        results = [f.result() for f in futures]
+    results = crawl_sources(config, [s for s in config.sources if s.enabled], states, now, show_progress)
     summary = record_task(db, run_id, results, now)
     cluster_task(db, summary.new_item_ids, config.dedupe_window_days, now, summary.updated_item_ids, run_id=run_id)
     tag_task(db, config, db.parent / "models", now, run_id=run_id)
@@ -85,6 +94,54 @@ def nightly_flow(
     for source_id, code in summary.failures:
         logger.warning("source %s failed: %s", source_id, code)
     return counts
+
+
+def crawl_sources(config: Config, sources: Sequence[Source], states: dict[str, SourceState],
+                  now: datetime, show_progress: bool = False) -> list[CrawlResult]:
+    """Crawl every source on the configured task runner; the results come back to the flow.
+    `show_progress` (thread pool only): each source's progress on the terminal."""
+    if config.task_runner.kind == "threads":
+        with ExitStack() as stack:
+            fetcher = stack.enter_context(Fetcher(config.crawl))
+            runner = stack.enter_context(ThreadPoolTaskRunner(max_workers=config.workers))
+            listener = stack.enter_context(CrawlBoard()).listener if show_progress else None
+            futures = [runner.submit(crawl_task, {"source": s, "fetcher": fetcher, "state": states[s.id], "now": now,
+                                                  "on_progress": listener})
+                       for s in sources]
+            return [f.result() for f in futures]
+    with temporary_settings(updates={PREFECT_API_URL: api_url_for_workers(config.task_runner)}), \
+            dask_task_runner(config.task_runner) as runner:
+        futures = [runner.submit(crawl_group_task, {"sources": group, "settings": config.crawl, "now": now,
+                                                    "states": {s.id: states[s.id] for s in group}})
+                   for group in nightly.group_by_origin(sources)]
+        by_source = {result.source_id: result for f in futures for result in f.result()}
+    return [by_source[s.id] for s in sources]  # the thread pool's order: the store keeps the first of duplicates
+
+
+class NoServerForCluster(Exception):
+    """An existing Dask cluster cannot reach Prefect's temporary server: it needs PREFECT_API_URL."""
+
+
+def api_url_for_workers(settings: TaskRunnerSettings) -> str:
+    """The Prefect API the cluster's workers report task runs to: the configured server, else (local
+    cluster only) the temporary server of this flow run, which is on this machine's loopback."""
+    configured = PREFECT_API_URL.value()
+    if configured:
+        return configured
+    if settings.address:
+        raise NoServerForCluster("task_runner.address needs a Prefect server: set PREFECT_API_URL (see README)")
+    return str(FlowRunContext.get().client.api_url)
+
+
+def dask_task_runner(settings: TaskRunnerSettings) -> TaskRunner:
+    """prefect-dask's runner: on the cluster at `address`, else on a local cluster of worker processes."""
+    from prefect_dask import DaskTaskRunner  # imported only when used: it brings in dask.distributed
+
+    if settings.address:
+        return DaskTaskRunner(address=settings.address)
+    return DaskTaskRunner(cluster_kwargs={"n_workers": settings.n_workers, "processes": True,
+                                          "threads_per_worker": settings.threads_per_worker,
+                                          "dashboard_address": None})
 
 
 @flow(name="veille-weekly-digest", log_prints=True)
@@ -112,13 +169,7 @@ def run_nightly_now(sources_path: Path, db_path: Path, initiatives_path: Path = 
     """`veille run`: the nightly flow, once, now (ephemeral Prefect unless a server is configured).
     With `show_progress`, each source's progress replaces Prefect's line per task."""
     with quiet_prefect(), (_prefect_warnings_only() if show_progress else nullcontext()):
-        return _with_workers(sources_path)(str(sources_path), str(db_path), str(initiatives_path), show_progress)
-
-
-def _with_workers(sources_path: Path):
-    """The nightly flow crawling `settings.workers` sources at once (a bounded thread pool)."""
-    workers = load_config(sources_path).workers
-    return nightly_flow.with_options(task_runner=ThreadPoolTaskRunner(max_workers=workers))
+        return nightly_flow(str(sources_path), str(db_path), str(initiatives_path), show_progress)
 
 
 def run_weekly_now(db_path: Path, week: str | None, out_dir: Path, send: bool, force: bool) -> str:
@@ -153,20 +204,23 @@ def _prefect_warnings_only() -> Iterator[None]:
             logger.setLevel(level)
 
 
-def build_deployments(sources_path: Path, db_path: Path, out_dir: Path, initiatives_path: Path) -> list:
+def build_deployments(sources_path: Path, db_path: Path, out_dir: Path, initiatives_path: Path,
+                      entrypoint_type: EntrypointType = EntrypointType.FILE_PATH) -> list:
     """The two deployments: nightly crawl at 02:00 and weekly digest on Monday 07:00, Europe/Paris."""
-    nightly = _with_workers(sources_path).to_deployment(
+    nightly = nightly_flow.to_deployment(
         name="nightly-crawl",
         schedules=[Cron(NIGHTLY_CRON, timezone=TIMEZONE)],
         parameters={"sources_path": str(sources_path), "db_path": str(db_path),
                     "initiatives_path": str(initiatives_path)},
         description="Crawl every source, dedupe, tag, score, refresh the outreach map, publish the snapshot.",
+        entrypoint_type=entrypoint_type,
     )
     weekly = weekly_flow.to_deployment(
         name="weekly-digest",
         schedules=[Cron(WEEKLY_CRON, timezone=TIMEZONE)],
         parameters={"db_path": str(db_path), "out_dir": str(out_dir), "send": True},
         description="Build and send the officer's weekly digest (exactly once per week).",
+        entrypoint_type=entrypoint_type,
     )
     return [nightly, weekly]
 
@@ -177,3 +231,24 @@ def serve_deployments(sources_path: Path, db_path: Path, out_dir: Path, initiati
     logging.getLogger(__name__).info("serving deployments veille-nightly and veille-weekly-digest")
     with temporary_settings(updates={PREFECT_LOGGING_EXTRA_LOGGERS: ["pipeline"]}):
         serve(*deployments, pause_on_shutdown=False)
+
+
+def deploy_to_pool(pool: str, sources_path: Path, db_path: Path, out_dir: Path, initiatives_path: Path) -> list:
+    """`veille deploy`: register both deployments on the process work pool `pool` (created if missing).
+
+    Workers (`prefect worker start --pool NAME`) import the flows from the installed package, so
+    the paths are made absolute: every worker machine must see them at the same place."""
+    paths = [p.resolve() for p in (sources_path, db_path, out_dir, initiatives_path)]
+    ensure_process_pool(pool)
+    deployments = build_deployments(*paths, entrypoint_type=EntrypointType.MODULE_PATH)
+    return deploy(*deployments, work_pool_name=pool, build=False, push=False,
+                  print_next_steps_message=False, ignore_warnings=True)
+
+
+def ensure_process_pool(pool: str) -> None:
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_work_pool(pool)
+        except ObjectNotFound:
+            template = ProcessWorker.get_default_base_job_template()
+            client.create_work_pool(WorkPoolCreate(name=pool, type="process", base_job_template=template))

@@ -77,6 +77,16 @@ class CrawlSettings:
 
 
 @dataclass(frozen=True)
+class TaskRunnerSettings:
+    """Where the nightly crawl tasks run: the flow's thread pool, or a Dask cluster."""
+
+    kind: Literal["threads", "dask"] = "threads"
+    address: str | None = None  # dask: scheduler of an existing cluster (tcp://host:8786)
+    n_workers: int = 2  # dask without address: a local cluster of this many worker processes
+    threads_per_worker: int = 8  # dask without address: sources crawled at once by each worker
+
+
+@dataclass(frozen=True)
 class FetchResult:
     """The outcome of fetching one URL. Network and HTTP failures are values, not exceptions."""
 

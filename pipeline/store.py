@@ -35,7 +35,7 @@ from pipeline.models import (
     Validator,
 )
 from pipeline.outputs import PathUnusable, not_a_folder, writable_folder
-from pipeline.schema import MIGRATIONS, VIEWS
+from pipeline.schema import CLUSTER_COVERAGE, MIGRATIONS, VIEWS
 
 log = logging.getLogger(__name__)
 LOCK_WAIT_S = 600.0  # how long a run waits for another pipeline process to release the working file
@@ -133,6 +133,26 @@ def publish_snapshot(published: Path) -> Path:
     except OSError as exc:
         raise StoreUnavailable(f"cannot publish the snapshot {published}: {exc.strerror or exc}") from exc
     return published
+
+
+def export_parquet(published: Path, out_dir: Path) -> dict[str, Path]:
+    """The analysts' views as Parquet, read from the snapshot: v_items partitioned by the month items
+    were first seen (`items/month=2026-11/*.parquet`), v_clusters and v_source_health as one file each."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {"items": out_dir / "items", "clusters": out_dir / "clusters.parquet",
+             "source_health": out_dir / "source_health.parquet"}
+    with duckdb.connect(str(published), read_only=True) as conn:
+        conn.execute("SET TimeZone = 'UTC'")
+        conn.execute(f"""COPY (SELECT *, strftime(first_seen_at, '%Y-%m') AS month FROM v_items)
+                         TO {_sql_path(paths['items'])} (FORMAT parquet, PARTITION_BY (month), OVERWRITE)""")
+        conn.execute(f"COPY v_clusters TO {_sql_path(paths['clusters'])} (FORMAT parquet)")
+        conn.execute(f"COPY v_source_health TO {_sql_path(paths['source_health'])} (FORMAT parquet)")
+    return paths
+
+
+def _sql_path(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
 
 
 # --- sources and crawl state -------------------------------------------------------------------
@@ -378,6 +398,17 @@ def save_representatives(conn: duckdb.DuckDBPyConnection, representatives: dict[
            ON CONFLICT (cluster_id) DO UPDATE SET representative_item_id = excluded.representative_item_id""",
         list(representatives.items()),
     )
+
+
+def refresh_cluster_coverage(conn: duckdb.DuckDBPyConnection, cluster_ids: Sequence[str]) -> None:
+    """Recompute the coverage rows (v_clusters) of these stories from their items."""
+    if not cluster_ids:
+        return
+    conn.register("touched_clusters", pa.table({"cluster_id": list(cluster_ids)}))
+    conn.execute("DELETE FROM cluster_coverage WHERE cluster_id IN (SELECT cluster_id FROM touched_clusters)")
+    conn.execute("INSERT INTO cluster_coverage " + CLUSTER_COVERAGE.format(
+        only="AND i.cluster_id IN (SELECT cluster_id FROM touched_clusters)"))
+    conn.unregister("touched_clusters")
 
 
 def save_bands(conn: duckdb.DuckDBPyConnection, bands: Sequence[tuple[str, int]]) -> None:

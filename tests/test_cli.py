@@ -118,3 +118,12 @@ def test_check_lists_the_errors_of_both_files(tmp_path: Path, capsys: pytest.Cap
     assert "sources.yaml:2: sources[0].kind" in err
     assert "initiatives.yaml:4: initiatives[0].kind" in err
     assert "initiatives.yaml:2: initiatives[0].organisers" in err
+
+
+def test_export_writes_the_views_as_parquet(db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["export", "--db", str(db), "--out", str(tmp_path / "parquet")]) == 0
+    assert "items:" in capsys.readouterr().out
+    folders = [p.name for p in (tmp_path / "parquet" / "items").iterdir()]
+    assert folders == [f"month={NOW:%Y-%m}"]  # the month the items were first seen, in UTC
+    assert (tmp_path / "parquet" / "clusters.parquet").exists()
+    assert main(["export", "--db", str(tmp_path / "none.duckdb")]) == 1

@@ -63,6 +63,16 @@ def test_nightly_flow_stores_tagged_clustered_items(crawled) -> None:
     assert shown == "Conférence grand public : la supraconductivité expliquée à tous"  # the fixed typo wins
 
 
+def test_nightly_flow_indexes_the_items_for_full_text_search(crawled) -> None:
+    from pipeline import search
+
+    db, counts, _ = crawled
+    found = search.search(search.index_path(db), "supraconductivite")
+    assert found
+    titles = query(db, "SELECT title FROM v_items WHERE item_id IN (" + ", ".join(f"'{i}'" for i in found) + ")")
+    assert any("supraconductivité" in t.lower() for (t,) in titles)
+
+
 def test_second_run_finds_nothing_new_and_records_the_broken_source(crawled) -> None:
     db, _, second = crawled
     assert second["items_new"] == 0
@@ -164,3 +174,112 @@ def test_deployments_are_scheduled_in_paris_time(tmp_path: Path) -> None:
     assert schedules == {"nightly-crawl": ("0 2 * * *", "Europe/Paris"), "weekly-digest": ("0 7 * * 1", "Europe/Paris")}
     assert nightly.parameters["db_path"] == str(tmp_path / "v.duckdb")
     assert weekly.parameters["send"] is True
+
+
+ITEM_COLUMNS = "item_id, source_id, url, title, published_at, text, summary, content_hash"
+
+
+def with_dask_runner(sources: Path, out: Path) -> Path:
+    """The same sources file, crawling on a local Dask cluster of 2 worker processes."""
+    text = sources.read_text(encoding="utf-8").replace(
+        "settings:\n", "settings:\n  task_runner: {kind: dask, n_workers: 2, threads_per_worker: 4}\n", 1)
+    out.write_text(text, encoding="utf-8")
+    return out
+
+
+def test_nightly_flow_on_a_dask_cluster_stores_the_items_of_the_thread_pool(tmp_path: Path) -> None:
+    from pipeline import flows
+    from pipeline.config import load_config
+    from pipeline.demo.run import SITES
+    from pipeline.demo.server import serve_sites
+
+    with serve_sites(SITES) as sites:
+        threads = write_sources(sites, tmp_path / "threads.yaml")
+        dask = with_dask_runner(threads, tmp_path / "dask.yaml")
+        assert load_config(dask).task_runner.kind == "dask"
+        on_threads = flows.nightly_flow(str(threads), str(tmp_path / "threads" / "veille.duckdb"))
+        on_dask = flows.nightly_flow(str(dask), str(tmp_path / "dask" / "veille.duckdb"))
+    assert on_dask == on_threads and on_dask["items_new"] >= 40
+    items = query(tmp_path / "threads" / "veille.duckdb", f"SELECT {ITEM_COLUMNS} FROM items ORDER BY item_id")
+    assert query(tmp_path / "dask" / "veille.duckdb", f"SELECT {ITEM_COLUMNS} FROM items ORDER BY item_id") == items
+    outcomes = "SELECT source_id, status, error_code, items_found FROM fetch_log ORDER BY source_id"
+    assert query(tmp_path / "dask" / "veille.duckdb", outcomes) == query(tmp_path / "threads" / "veille.duckdb", outcomes)
+
+
+@pytest.fixture()
+def prefect_server(tmp_path: Path):
+    """A real `prefect server start` on 127.0.0.1 (its own home and SQLite file); yields the env to reach it."""
+    import httpx
+
+    from loopback import free_port
+
+    port = free_port()
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home"),
+           "PREFECT_API_URL": f"http://127.0.0.1:{port}/api", "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+           "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{tmp_path / 'prefect.db'}",
+           "PREFECT_WORKER_QUERY_SECONDS": "2", "PREFECT_LOGGING_LEVEL": "WARNING"}
+    log = (tmp_path / "server.log").open("wb")
+    server = subprocess.Popen([prefect_cli(), "server", "start", "--host", "127.0.0.1", "--port", str(port), "--no-ui",
+                               "--analytics-off"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_until_healthy(httpx, env["PREFECT_API_URL"], server, tmp_path / "server.log")
+        yield env
+    finally:
+        stop(server)
+        log.close()
+
+
+def prefect_cli() -> str:
+    return str(Path(sys.executable).with_name("prefect"))
+
+
+def wait_until_healthy(httpx, api_url: str, server: subprocess.Popen, log: Path, timeout_s: float = 180) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        assert server.poll() is None, log.read_text(errors="replace")
+        try:
+            if httpx.get(f"{api_url}/health", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    raise AssertionError(f"Prefect server not healthy after {timeout_s} s:\n{log.read_text(errors='replace')}")
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def test_a_process_worker_runs_the_nightly_deployment_of_a_work_pool(prefect_server, tmp_path: Path) -> None:
+    from pipeline.demo.run import SITES
+    from pipeline.demo.server import serve_sites
+
+    env, db = prefect_server, tmp_path / "data" / "veille.duckdb"
+    veille = str(Path(sys.executable).with_name("veille"))
+    with serve_sites(SITES) as sites:
+        sources = write_sources(sites, tmp_path / "sources.yaml")
+        deployed = subprocess.run([veille, "deploy", "--pool", "veille-test", "--sources", str(sources), "--db", str(db),
+                                   "--initiatives", str(tmp_path / "initiatives.yaml")],
+                                  env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        assert deployed.returncode == 0, deployed.stderr
+        assert "2 deployments on work pool 'veille-test'" in deployed.stdout
+        worker_log = (tmp_path / "worker.log").open("wb")
+        worker = subprocess.Popen([prefect_cli(), "worker", "start", "--pool", "veille-test"], env=env,
+                                  cwd=tmp_path, stdout=worker_log, stderr=subprocess.STDOUT)
+        try:
+            run = subprocess.run([prefect_cli(), "deployment", "run", "veille-nightly/nightly-crawl", "--watch",
+                                  "--watch-timeout", "400"], env=env, capture_output=True, text=True, timeout=450)
+        finally:
+            stop(worker)
+            worker_log.close()
+    assert run.returncode == 0, run.stdout + run.stderr + (tmp_path / "worker.log").read_text(errors="replace")
+    assert "Completed" in run.stdout
+    assert query(db, "SELECT count(*) FROM v_items")[0][0] >= 40
+    assert query(db, "SELECT count(*) FROM runs WHERE status = 'partial' AND finished_at IS NOT NULL") == [(1,)]

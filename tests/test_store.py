@@ -267,3 +267,32 @@ def test_stored_impossible_dates_become_no_dates_on_migration(tmp_path: Path) ->
     with store.open_store(db) as conn:
         dated = conn.execute("SELECT item_id, year(published_at) FROM items ORDER BY item_id").fetchall()
     assert dated == [("far", None), ("ok", 2025), ("one", None)]
+def test_cluster_coverage_follows_the_stories_it_is_told_about(db: Path) -> None:
+    first, relay = make_item("https://a.org/1", "Un"), make_item("https://b.org/1", "Un", source_id="lab-b")
+    with store.open_store(db) as conn:
+        store.save_crawl(conn, "r1", [crawl_result([first]), crawl_result([relay], "lab-b")], NOW)
+        store.save_clusters(conn, [(first.item_id, "c1", "new"), (relay.item_id, "c1", "near")])
+        store.save_representatives(conn, {"c1": first.item_id})
+        assert conn.execute("SELECT count(*) FROM v_clusters").fetchall() == [(0,)]  # not refreshed yet
+        store.refresh_cluster_coverage(conn, ["c1"])
+        rows = conn.execute("SELECT cluster_id, representative_item_id, item_count, source_count, source_ids "
+                            "FROM v_clusters").fetchall()
+    assert rows == [("c1", first.item_id, 2, 2, ["lab-a", "lab-b"])]
+
+
+def test_parquet_export_partitions_items_by_month(db: Path, tmp_path: Path) -> None:
+    import duckdb
+
+    november, december = make_item("https://a.org/1", "Un"), make_item("https://a.org/2", "Deux")
+    with store.open_store(db) as conn:
+        store.save_crawl(conn, "r1", [crawl_result([november])], NOW)
+        store.save_crawl(conn, "r2", [crawl_result([december])], NOW + timedelta(days=10))
+    store.publish_snapshot(db)
+    paths = store.export_parquet(db, tmp_path / "parquet")
+    assert sorted(p.name for p in paths["items"].iterdir()) == ["month=2026-11", "month=2026-12"]
+    with duckdb.connect() as conn:
+        rows = conn.execute(f"SELECT month, title FROM read_parquet('{paths['items']}/*/*.parquet', "
+                            "hive_partitioning = true) ORDER BY month").fetchall()
+        health = conn.execute(f"SELECT source_id FROM '{paths['source_health']}' ORDER BY 1").fetchall()
+    assert rows == [("2026-11", "Un"), ("2026-12", "Deux")]
+    assert health == [("lab-a",), ("lab-b",)]

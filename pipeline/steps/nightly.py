@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Sequence
+from urllib.parse import urlsplit
 
-from pipeline import store
+from pipeline import search, store
 
 from pipeline.classify import model as classify
 
@@ -24,7 +25,7 @@ from pipeline.dedupe import cluster as dedupe
 from pipeline.digest import learn, pages, rank
 from pipeline.config import Config
 from pipeline.crawl.fetch import Fetcher
-from pipeline.models import CrawlResult, Source, SourceOutcome, SourceState
+from pipeline.models import CrawlResult, CrawlSettings, Source, SourceOutcome, SourceState
 from pipeline.steps.isolate import each_item, in_batches, whole_batch
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,26 @@ def _not_asked(source: Source, state: SourceState, now: datetime) -> CrawlResult
     log.info("source %s skipped: %s", source.id, detail)
     outcome = SourceOutcome(source.id, now, "error", "rate_limited", detail, retry_at=state.retry_at)
     return CrawlResult(source.id, outcome)
+
+
+def crawl_group(sources: Sequence[Source], settings: CrawlSettings, states: dict[str, SourceState],
+                now: datetime) -> list[CrawlResult]:
+    """Crawl sources that share an origin, one after the other, with a Fetcher of their own.
+
+    For task runners whose workers are other processes (a Dask cluster): a Fetcher cannot travel
+    there, and keeping one origin's sources in one task keeps its politeness (delay, concurrency,
+    robots.txt) as on a single machine."""
+    with Fetcher(settings) as fetcher:
+        return [crawl_one(source, fetcher, states[source.id], now) for source in sources]
+
+
+def group_by_origin(sources: Sequence[Source]) -> list[list[Source]]:
+    """Sources grouped by the scheme and host of their URL, in the order they were given."""
+    groups: dict[str, list[Source]] = {}
+    for source in sources:
+        parts = urlsplit(source.url)
+        groups.setdefault(f"{parts.scheme}://{parts.netloc}".lower(), []).append(source)
+    return list(groups.values())
 
 
 def record_crawl(db: Path, run_id: str, results: Sequence[CrawlResult], now: datetime) -> CrawlSummary:
@@ -141,6 +162,7 @@ def _refresh_representatives(conn, cluster_ids: set[str]) -> None:
     store.save_representatives(
         conn, {cid: dedupe.choose_representative(items).item_id for cid, items in members.items()}
     )
+    store.refresh_cluster_coverage(conn, sorted(cluster_ids))
 
 
 def tag_items(db: Path, config: Config, model_dir: Path, now: datetime, run_id: str = "") -> str:
@@ -205,5 +227,7 @@ def finish_run(db: Path, summary: CrawlSummary, now: datetime) -> dict[str, int]
         counts = {**summary.counts(), "items_failed": store.count_item_failures(conn, summary.run_id)}
         status = "ok" if summary.sources_failed == 0 and counts["items_failed"] == 0 else "partial"
         store.finish_run(conn, summary.run_id, status, counts, now)
+        changed = store.load_items(conn, summary.new_item_ids + summary.updated_item_ids)
+    search.update_index(search.index_path(db), changed)
     store.publish_snapshot(db)
     return counts
