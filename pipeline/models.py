@@ -15,7 +15,7 @@ from typing import Literal
 
 Category = Literal["research", "teaching", "student"]
 DeclaredCategory = Literal["research", "teaching", "student", "mixed"]
-SourceKind = Literal["feed", "html", "sitemap"]
+SourceKind = Literal["feed", "html", "sitemap", "hal"]
 
 CATEGORIES: tuple[Category, ...] = ("research", "teaching", "student")
 CATEGORY_LABELS_FR: dict[str, str] = {
@@ -48,6 +48,9 @@ class Source:
     # item pages fetched per source per run, at most
     max_new_items: int = 50
     enabled: bool = True
+    # hal sources: the HAL collection code (e.g. LPEM) or structure id (e.g. 123456) whose deposits we read
+    collection: str | None = None
+    structure: str | None = None
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,20 @@ class Validator:
 
 
 @dataclass(frozen=True)
+class Publication:
+    """What HAL says of a deposit, beside the item's title, date and abstract."""
+
+    hal_id: str  # e.g. hal-01234567
+    doc_type: str  # HAL's code: ART (journal article), COMM (conference paper), THESE, ...
+    authors: tuple[str, ...] = ()
+    journal: str = ""
+    conference: str = ""
+    doi: str | None = None  # bare, lower-case: 10.1038/s41586-024-00001-x
+    open_access: bool = False
+    pdf_url: str | None = None
+
+
+@dataclass(frozen=True)
 class Item:
     """One piece of news, event or announcement found on a source."""
 
@@ -117,6 +134,7 @@ class Item:
     image_url: str | None = None
     guid: str | None = None  # feed GUID / Atom id when present
     content_hash: str = ""  # hash of normalised title + text (see normalize.content_hash)
+    publication: Publication | None = None  # HAL deposits only
 
 
 @dataclass(frozen=True)

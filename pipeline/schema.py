@@ -58,6 +58,13 @@ MIGRATIONS: list[str] = [
         initiative_id VARCHAR NOT NULL, action VARCHAR NOT NULL, fields VARCHAR, merge_into VARCHAR,
         csv_file VARCHAR, line INTEGER, applied_at TIMESTAMPTZ NOT NULL);
     """,
+    # 3: what HAL says of a deposit (kind: hal sources), beside its item
+    """
+    CREATE TABLE publications (
+        item_id VARCHAR PRIMARY KEY, hal_id VARCHAR NOT NULL, doc_type VARCHAR NOT NULL,
+        authors VARCHAR[] NOT NULL, journal VARCHAR, conference VARCHAR, doi VARCHAR,
+        open_access BOOLEAN NOT NULL, pdf_url VARCHAR, updated_at TIMESTAMPTZ NOT NULL);
+    """,
 ]
 
 VIEWS: list[str] = [
@@ -90,6 +97,13 @@ VIEWS: list[str] = [
     FROM items i LEFT JOIN clusters c USING (cluster_id)
     WHERE i.cluster_id IS NOT NULL
     GROUP BY i.cluster_id, c.representative_item_id
+    """,
+    """
+    CREATE OR REPLACE VIEW v_publications AS
+    SELECT i.item_id, i.source_id, p.hal_id, i.title, p.authors, i.published_at, i.first_seen_at,
+           p.doc_type, p.journal, p.conference, p.doi, p.open_access, i.url, p.pdf_url, i.cluster_id,
+           (SELECT count(*) FROM items o WHERE o.cluster_id = i.cluster_id AND o.item_id <> i.item_id) AS linked_items
+    FROM publications p JOIN items i USING (item_id)
     """,
     """
     CREATE OR REPLACE VIEW v_source_health AS

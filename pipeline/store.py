@@ -28,6 +28,7 @@ from pipeline.models import (
     CrawlResult,
     Item,
     Prediction,
+    Publication,
     Source,
     SourceHealth,
     SourceOutcome,
@@ -162,7 +163,26 @@ def save_crawl(conn: duckdb.DuckDBPyConnection, run_id: str, results: Sequence[C
             [(v.url, v.etag, v.last_modified, now) for v in validators.values()],
         )
     items = _unique_items(item for r in results for item in r.items)
+    _upsert_publications(conn, [i for i in items if i.publication is not None], now)
     return _upsert_items(conn, items, now)
+
+
+def _upsert_publications(conn: duckdb.DuckDBPyConnection, items: Sequence[Item], now: datetime) -> None:
+    _execute_many(conn,
+        """INSERT OR REPLACE INTO publications VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        [(i.item_id, p.hal_id, p.doc_type, list(p.authors), p.journal, p.conference, p.doi, p.open_access,
+          p.pdf_url, now) for i in items if (p := i.publication) is not None],
+    )
+
+
+def load_publications(conn: duckdb.DuckDBPyConnection, item_ids: Sequence[str]) -> dict[str, Publication]:
+    """The Publication of each of `item_ids` that is a HAL deposit."""
+    if not item_ids:
+        return {}
+    rows = conn.execute(
+        """SELECT item_id, hal_id, doc_type, authors, journal, conference, doi, open_access, pdf_url
+           FROM publications WHERE item_id IN (SELECT unnest(?))""", [list(item_ids)]).fetchall()
+    return {r[0]: Publication(r[1], r[2], tuple(r[3]), r[4] or "", r[5] or "", r[6], bool(r[7]), r[8]) for r in rows}
 
 
 def _unique_items(items: Iterable[Item]) -> list[Item]:

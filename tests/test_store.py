@@ -199,3 +199,18 @@ def test_initiatives_round_trip(db: Path) -> None:
         assert store.load_initiatives(conn) == catalogue
         shown = conn.execute("SELECT initiative_id, last_year FROM v_initiatives").fetchall()
     assert shown == [("pint-2026", 2026)]
+
+
+def test_a_hal_deposit_keeps_its_publication(db: Path) -> None:
+    from pipeline.models import Publication
+
+    publication = Publication("hal-04000001", "ART", ("Camille Martin", "Yanis Benali"), journal="Nature",
+                              doi="10.1038/x1", open_access=True, pdf_url="https://hal.science/hal-04000001/document")
+    deposit = replace(make_item("https://hal.science/hal-04000001", "Un article"), publication=publication)
+    with store.open_store(db) as conn:
+        run = store.start_run(conn, "nightly", NOW)
+        store.save_crawl(conn, run, [crawl_result([deposit, make_item("https://a.org/news", "Une actualité")])], NOW)
+        assert store.load_publications(conn, [deposit.item_id, item_id("https://a.org/news")]) == {
+            deposit.item_id: publication}
+        row = conn.execute("SELECT hal_id, authors, journal, doi, open_access FROM v_publications").fetchall()
+    assert row == [("hal-04000001", ["Camille Martin", "Yanis Benali"], "Nature", "10.1038/x1", True)]

@@ -12,6 +12,7 @@ at most `source.max_new_items` pages are fetched per run.
   the first listing page that has nothing new). When the page budget runs out, the listing's
   validator is not kept, so the next run sees the listing again and fetches the rest.
 - sitemap: the sitemap (or the children of a sitemap index), new URLs, newest lastmod first.
+- hal: the newest deposits of a HAL collection or structure, from HAL's search API (see hal.py).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from urllib.parse import urlsplit
 
 from pipeline.crawl.extract import extract_item, guess_language
 from pipeline.crawl.fetch import Fetcher
+from pipeline.crawl.hal import crawl_hal
 from pipeline.models import CrawlResult, FetchResult, Item, Source, SourceOutcome, SourceState, Validator
 from pipeline.normalize import canonical_url, clean_text, clean_url, content_hash, item_id
 from pipeline.crawl.parse import FeedItem, Failure, find_item_links, parse_feed, parse_sitemap
@@ -86,7 +88,7 @@ def crawl_source(source: Source, fetcher: Fetcher, state: SourceState, now: date
     started = time.monotonic()
     host = (urlsplit(source.url).hostname or "").lower()
     run = _Run(source, fetcher, state, frozenset({host}) if host else frozenset(), page_budget=source.max_new_items)
-    crawl = {"feed": _crawl_feed, "html": _crawl_html, "sitemap": _crawl_sitemap}[source.kind]
+    crawl = {"feed": _crawl_feed, "html": _crawl_html, "sitemap": _crawl_sitemap, "hal": _crawl_hal}[source.kind]
     failure = crawl(run)
     status = "ok"
     code, detail = None, ""
@@ -147,6 +149,13 @@ def item_from_feed(feed_item: FeedItem, source: Source) -> Item:
         text=text, summary=feed_item.summary[:1000], lang=guess_language(text), image_url=feed_item.image_url,
         guid=feed_item.guid, content_hash=content_hash(title, text),
     )
+
+
+def _crawl_hal(run: _Run) -> FetchResult | Failure | None:
+    crawled = crawl_hal(run.source, run.fetch, run.is_new, run.state.first_run)
+    run.items.extend(crawled.items)
+    run.page_errors += crawled.page_errors
+    return crawled.failure
 
 
 def _crawl_html(run: _Run) -> FetchResult | Failure | None:
