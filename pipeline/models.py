@@ -190,6 +190,8 @@ class Candidate:
     cluster_id: str
     cluster_sources: tuple[str, ...]  # names of every source that carried the story
     declared_category: DeclaredCategory = "mixed"
+    publications: tuple[Publication, ...] = ()  # the story's HAL deposits, if any
+    news_items: int = 1  # the story's items that are not deposits (a lab's news, relays)
 
 
 @dataclass(frozen=True)
