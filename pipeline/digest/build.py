@@ -21,6 +21,7 @@ from pipeline.digest.entries import (
 )
 from pipeline.digest.events import PARIS, events_between, extract_event_dates
 from pipeline.digest.ics import render_ics
+from pipeline.digest.publications import deposit_only, select_publications
 from pipeline.models import CATEGORIES, CATEGORY_LABELS_FR, Candidate, Category, SourceHealth
 from pipeline.normalize import clean_text
 from pipeline.digest.rank import DEFAULT_WEIGHTS, Worthiness, WorthinessWeights, reason_line, score_candidate
@@ -70,7 +71,8 @@ def build_digest(
         and (c.item.published_at is None or c.item.published_at >= oldest)
     )
     kept = [(c, w) for c, w in stories if w.score >= min_score]
-    entries = [_make_entry(c, w, uncertain_below, _story_sources(c)) for c, w in kept]
+    publications = select_publications(kept)
+    entries = [_make_entry(c, w, uncertain_below, _story_sources(c)) for c, w in kept if not deposit_only(c)]
     sections = tuple(_make_section(cat, entries, max_per_section) for cat in CATEGORIES)
     shown = [e for s in sections for e in s.entries]
     highlights = tuple(sorted(shown, key=_rank_key)[:HIGHLIGHTS])
@@ -78,7 +80,7 @@ def build_digest(
     digest = Digest(
         week=week, period_start=monday, period_end=sunday, sections=sections, highlights=highlights,
         upcoming=upcoming, health_lines=health_lines(health), subject="", generated_at=now,
-        stories_seen=len(stories),
+        stories_seen=len(stories), publications=publications,
     )
     logger.info("digest %s: %d stories seen, %d kept, %d shown", week, len(stories), len(kept), len(shown))
     return _with_subject(digest)
