@@ -23,10 +23,11 @@ type, open access, PDF).
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from pipeline.crawl.extract import guess_language
 from pipeline.crawl.parse import Failure, html_to_text
@@ -43,6 +44,7 @@ FIELDS = (
 SORT = "submittedDate_tdate desc,docid desc"
 HAL_PAGE = "https://hal.science/"
 SUMMARY_AUTHORS = 6
+COLLECTION_PATH = re.compile(r"^/([A-Z][A-Z0-9_-]{1,63})/?$")  # hal.science/LPEM: collection codes are upper-case
 
 
 @dataclass(frozen=True)
@@ -168,3 +170,23 @@ def _list(value: Any) -> list[str]:
         return []
     items = value if isinstance(value, list) else [value]
     return [str(v) for v in items if v is not None and str(v).strip()]
+
+
+def hal_target(url: str) -> tuple[str, str] | None:
+    """("collection", code) or ("structure", id) when `url` is a HAL page of a collection or of a
+    structure's deposits (hal.science/LPEM, a HAL portal's search filtered on collCode_s or
+    structId_i); None otherwise."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    host = (parts.hostname or "").lower()
+    if not (host == "hal.science" or host.endswith((".hal.science", "archives-ouvertes.fr")) or host.startswith("hal.")):
+        return None
+    for name, value in parse_qsl(parts.query):
+        if re.fullmatch(r"(?:qa\[)?collCode_s(?:\]\[\])?", name) and re.fullmatch(r"[A-Za-z0-9_-]{2,64}", value):
+            return "collection", value.upper()
+        if re.fullmatch(r"(?:qa\[)?structId_i(?:\]\[\])?", name) and value.isdigit():
+            return "structure", value
+    match = COLLECTION_PATH.match(parts.path)
+    return ("collection", match.group(1)) if match else None

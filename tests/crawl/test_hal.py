@@ -121,3 +121,41 @@ def test_a_later_page_failing_keeps_what_was_read() -> None:
         result = crawl(hal_source(api.url))
     assert result.outcome.status == "ok" and result.outcome.page_errors == 1
     assert len(result.items) == PAGE_ROWS
+
+
+@pytest.mark.parametrize(("url", "target"), [
+    ("https://hal.science/LPEM", ("collection", "LPEM")),
+    ("https://hal.archives-ouvertes.fr/LPEM/", ("collection", "LPEM")),
+    ("https://hal.science/search/index/?q=*&qa[collCode_s][]=lpem", ("collection", "LPEM")),
+    ("https://hal.univ-exemple.fr/search/index/?q=*&structId_i=123456", ("structure", "123456")),
+    ("https://cnrs.hal.science/INSU", ("collection", "INSU")),
+    ("https://hal.science/hal-04000007", None),
+    ("https://hal.science/search/index/?q=supraconductivite", None),
+    ("https://www.example.org/LPEM", None),
+])
+def test_a_link_to_a_hal_collection_or_structure_is_recognised(url: str, target) -> None:
+    from pipeline.crawl.hal import hal_target
+
+    assert hal_target(url) == target
+
+
+def test_discover_proposes_the_hal_collection_a_lab_links_to(tmp_path) -> None:
+    from pipeline.config import load_config
+    from pipeline.crawl.discover import discover_sources
+    from pipeline.demo.server import serve_sites
+
+    site = tmp_path / "sites" / "labo"
+    site.mkdir(parents=True)
+    site.joinpath("index.html").write_text(
+        "<html><head><title>Accueil | Laboratoire de physique</title></head><body>"
+        "<a href='https://hal.science/hal-04000001'>Un article</a>"
+        "<a href='https://hal.science/LPEM'>Nos publications sur HAL</a></body></html>", encoding="utf-8")
+    with serve_sites(tmp_path / "sites") as sites, Fetcher(SETTINGS) as fetcher:
+        found = discover_sources(sites.base_urls["labo"] + "/", fetcher)
+    hal = [e for e in found if e["kind"] == "hal"]
+    assert hal == [{"id": "127-0-0-1-hal", "name": "Laboratoire de physique - publications (HAL)", "kind": "hal",
+                    "collection": "LPEM", "category": "research"}]
+    import yaml
+
+    (tmp_path / "sources.yaml").write_text(yaml.safe_dump({"sources": hal}), encoding="utf-8")
+    assert load_config(tmp_path / "sources.yaml").sources[0].url == "https://api.archives-ouvertes.fr/search/"
