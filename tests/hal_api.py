@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import json
+import random
 import threading
 import time
 from contextlib import contextmanager
@@ -121,6 +122,22 @@ def serve_hal(deposits: list[dict[str, Any]]) -> Iterator[HalApi]:
         api.server.server_close()
 
 
+VOCABULARY = (
+    "atome", "cristal", "protéine", "galaxie", "neurone", "sédiment", "polymère", "enzyme", "climat", "photon",
+    "glacier", "bactérie", "algorithme", "graphe", "volcan", "océan", "lumière", "champ", "réseau", "cellule",
+    "génome", "spectre", "laser", "plasma", "molécule", "catalyse", "forêt", "rivière", "sol", "magnétisme",
+    "fluide", "turbulence", "séisme", "étoile", "planète", "virus", "membrane", "alliage", "verre", "surface",
+    "interface", "onde", "quantique", "topologie", "hydrogène", "carbone", "azote", "fer", "silicium", "cuivre",
+    "modèle", "mesure", "simulation", "théorie", "expérience", "capteur", "imagerie", "dynamique", "équilibre",
+    "transition",
+)
+
+
+def _words(seed: int, count: int) -> str:
+    """`count` words of VOCABULARY, drawn anew for each seed."""
+    return " ".join(random.Random(seed).choices(VOCABULARY, k=count))
+
+
 def deposit(number: int, *, collection: str = "LPEM", structure: int = 1001, day: int = 1, month: int = 10,
             journal: str = "Physical Review Letters", doc_type: str = "ART", doi: str | None = None,
             title: str | None = None, abstract: str | None = None, open_access: bool = True) -> dict[str, Any]:
@@ -130,10 +147,11 @@ def deposit(number: int, *, collection: str = "LPEM", structure: int = 1001, day
         "docid": 4_000_000 + number,
         "halId_s": hal_id,
         "uri_s": f"https://hal.science/{hal_id}",
-        "title_s": [title or f"Supraconductivité à haute pression dans l'échantillon numéro {number}"],
+        "title_s": [title or f"{_words(number, 6).capitalize()} ({number})"],
         "authFullName_s": ["Camille Martin", "Yanis Benali", f"Auteur {number}"],
         "abstract_s": [abstract or (f"Nous mesurons la résistance de l'échantillon {number} sous pression. "
-                                    "Les résultats montrent une transition nette vers 30 kelvins.")],
+                                    "Les résultats montrent une transition nette vers 30 kelvins. "
+                                    + _words(number * 7 + 1, 40) + ".")],
         "publicationDate_tdate": f"2026-{month:02d}-{day:02d}T00:00:00Z",
         "producedDate_tdate": f"2026-{month:02d}-{day:02d}T00:00:00Z",
         "submittedDate_tdate": f"2026-{month:02d}-{day:02d}T{number % 24:02d}:00:00Z",

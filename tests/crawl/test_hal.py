@@ -48,7 +48,7 @@ def test_a_deposit_becomes_an_item_with_its_publication() -> None:
     with serve_hal([deposit(7, doi="10.1038/S41586-026-00007-X", journal="Nature", day=12)]) as api:
         (item,) = crawl(hal_source(api.url)).items
     assert item.url == "https://hal.science/hal-04000007" and item.guid == "hal-04000007"
-    assert item.title.startswith("Supraconductivité à haute pression")
+    assert item.title.endswith("(7)") and len(item.title.split()) == 7
     assert item.published_at == datetime(2026, 10, 12, tzinfo=UTC)
     assert "transition nette vers 30 kelvins" in item.text and item.lang == "fr"
     publication = item.publication
