@@ -184,38 +184,41 @@ NEWS_TEXT = ("L'équipe Supraconductivité du laboratoire publie dans la revue N
 
 
 def hal_sources(api_url: str, failing_url: str, news_base: str) -> str:
-    """Entries appended to the demo's sources list (its entries are indented by two spaces)."""
-    return textwrap.indent(textwrap.dedent(f"""
-      - id: hal-lpem
-        name: Publications du LPEM (HAL)
-        kind: hal
-        url: {api_url}
-        collection: LPEM
-        max_new_items: 200
-      - id: hal-broken
-        name: Publications d'une UMR (HAL en panne)
-        kind: hal
-        url: {failing_url}
-        structure: 441569
-      - id: labnews
-        name: Laboratoire de physique - actualités
-        kind: feed
-        url: {news_base}/feed.rss
-        category: research
-        full_text: never
-    """), "  ")
+    return textwrap.dedent(f"""\
+        settings:
+          per_origin_delay_s: 0.0
+          allowed_networks: ["127.0.0.0/8"]
+          max_retries: 0
+        sources:
+          - id: hal-lpem
+            name: Publications du LPEM (HAL)
+            kind: hal
+            url: {api_url}
+            collection: LPEM
+            max_new_items: 200
+          - id: hal-broken
+            name: Publications d'une UMR (HAL en panne)
+            kind: hal
+            url: {failing_url}
+            structure: 441569
+          - id: labnews
+            name: Laboratoire de physique - actualités
+            kind: feed
+            url: {news_base}/feed.rss
+            category: research
+            full_text: never
+        """)
 
 
 @pytest.fixture(scope="module")
 def crawled_with_hal(tmp_path_factory: pytest.TempPathFactory):
-    """Two nightly flows over the demo sites, a lab's news feed and a loopback HAL answering 3 pages."""
+    """Two nightly flows over a lab's news feed (a loopback site) and a loopback HAL answering 3 pages."""
     from datetime import datetime, timedelta, timezone
     from email.utils import format_datetime
 
     from hal_api import deposit, serve_hal
 
     from pipeline import flows
-    from pipeline.demo.run import SITES
     from pipeline.demo.server import serve_sites
 
     now = datetime.now(timezone.utc)
@@ -227,12 +230,10 @@ def crawled_with_hal(tmp_path_factory: pytest.TempPathFactory):
     deposits = [dated(deposit(n), now - timedelta(days=2, minutes=n)) for n in range(1, 66)]
     deposits[0] = dated(deposit(0, journal="Nature", doi=PAPER_DOI.upper(), title="Record supraconducteur"), now)
     db = out / "veille.duckdb"
-    with serve_sites(SITES) as sites, serve_sites(out / "news-sites") as lab, serve_hal(deposits) as api, \
-            serve_hal([]) as failing:
+    sources = out / "sources.yaml"
+    with serve_sites(out / "news-sites") as lab, serve_hal(deposits) as api, serve_hal([]) as failing:
         failing.mode = "error"
-        sources = write_sources(sites, out / "sources.yaml")
-        sources.write_text(sources.read_text(encoding="utf-8")
-                           + hal_sources(api.url, failing.url, lab.base_urls["labnews"]), encoding="utf-8")
+        sources.write_text(hal_sources(api.url, failing.url, lab.base_urls["labnews"]), encoding="utf-8")
         first = flows.nightly_flow(str(sources), str(db))
         pages_first = len(api.queries)
         api.deposits.append(dated(deposit(99), now))
@@ -269,7 +270,7 @@ def test_a_lab_news_item_is_linked_to_the_deposit_it_announces(crawled_with_hal)
 
 def test_a_hal_error_is_a_source_failure_like_any_other(crawled_with_hal) -> None:
     db, first, *_ = crawled_with_hal
-    assert first["sources_failed"] == 2  # the demo's broken source, and the failing HAL
+    assert (first["sources_ok"], first["sources_failed"]) == (2, 1)
     assert query(db, "SELECT last_status, last_error_code, consecutive_failures FROM v_source_health "
                      "WHERE source_id = 'hal-broken'") == [("error", "http_500", 2)]
 
