@@ -8,7 +8,7 @@ publishes the analysts' snapshot. Weekly (digest_steps): build_week_digest -> se
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Sequence
@@ -25,7 +25,7 @@ from pipeline.dedupe import publications as dedupe_publications
 from pipeline.digest import rank
 from pipeline.config import Config
 from pipeline.crawl.fetch import Fetcher
-from pipeline.models import CrawlResult, Source, SourceState
+from pipeline.models import CrawlResult, Item, Source, SourceState
 
 log = logging.getLogger(__name__)
 
@@ -97,29 +97,34 @@ def cluster_new_items(
         window = dedupe.Window.from_arrays(**arrays, load_items=lambda ids: store.load_items(conn, ids))
         assignments = dedupe.assign_clusters(new_items, window, window_days=window_days)
         store.save_clusters(conn, [(a.item_id, a.cluster_id, a.match) for a in assignments])
-        merged = link_announcements(conn, new_items, now - timedelta(days=window_days))
+        merged = _link_announcements(conn, new_items, now - timedelta(days=window_days))
         _refresh_representatives(conn, {merged.get(a.cluster_id, a.cluster_id) for a in assignments} | set(merged.values()))
     joined = sum(1 for a in assignments if a.match != "new")
     log.info("clustered %d new item(s): %d joined an existing story", len(assignments), joined)
     return joined
 
 
-def link_announcements(conn, new_items: Sequence, since: datetime) -> dict[str, str]:
+def _link_announcements(conn, new_items: Sequence[Item], since: datetime) -> dict[str, str]:
     """A news item citing a HAL deposit (its DOI or HAL id) joins the deposit's story, whichever came
     first; returns the merges done {cluster that joined: deposit's cluster}."""
-    publications = store.load_publications(conn, [i.item_id for i in new_items])
-    items = [replace(i, publication=publications.get(i.item_id)) for i in new_items]
-    new_references = {r for i in items if i.publication for r in dedupe_publications.deposit_references(i.publication)}
-    needles = sorted({dedupe_publications.reference_needle(r) for r in new_references})
-    citing = {i.item_id: i for i in items if i.publication is None}
-    citing.update({i.item_id: i for i in store.load_items(conn, store.items_citing(conn, needles, since))})
-    cited = {r for i in citing.values() for r in dedupe_publications.cited_references(i)}
-    cluster_of = store.cluster_ids(conn, list(citing))
-    merges = dedupe_publications.citation_merges(list(citing.values()), store.deposit_clusters(conn, sorted(cited)), cluster_of)
+    citing = _items_that_may_cite(conn, new_items, since)
+    cited = sorted({r for i in citing for r in dedupe_publications.cited_references(i)})
+    merges = dedupe_publications.citation_merges(
+        citing, store.deposit_clusters(conn, cited), store.cluster_ids(conn, [i.item_id for i in citing]))
     store.merge_clusters(conn, merges)
     if merges:
         log.info("linked %d stor(ies) to the HAL deposit they announce", len(merges))
     return merges
+
+
+def _items_that_may_cite(conn, new_items: Sequence[Item], since: datetime) -> list[Item]:
+    """The new items that are not deposits, and the stored ones whose text names a new deposit."""
+    publications = store.load_publications(conn, [i.item_id for i in new_items])
+    needles = sorted({dedupe_publications.reference_needle(r) for p in publications.values()
+                      for r in dedupe_publications.deposit_references(p)})
+    citing = {i.item_id: i for i in new_items if i.item_id not in publications}
+    citing.update({i.item_id: i for i in store.load_items(conn, store.items_citing(conn, needles, since))})
+    return list(citing.values())
 
 
 def _refresh_representatives(conn, cluster_ids: set[str]) -> None:
