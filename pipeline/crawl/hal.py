@@ -76,7 +76,8 @@ def parse_page(result: FetchResult) -> HalPage | Failure:
         error = data.get("error") if isinstance(data, dict) else None
         return Failure("bad_hal_response", f"no response.docs in the answer{': ' + str(error)[:200] if error else ''}")
     cursor = data.get("nextCursorMark")
-    return HalPage(tuple(d for d in docs if isinstance(d, dict)), int(response.get("numFound") or 0),
+    found = response.get("numFound")
+    return HalPage(tuple(d for d in docs if isinstance(d, dict)), found if isinstance(found, int) else len(docs),
                    cursor if isinstance(cursor, str) else None)
 
 

@@ -159,3 +159,13 @@ def test_discover_proposes_the_hal_collection_a_lab_links_to(tmp_path) -> None:
 
     (tmp_path / "sources.yaml").write_text(yaml.safe_dump({"sources": hal}), encoding="utf-8")
     assert load_config(tmp_path / "sources.yaml").sources[0].url == "https://api.archives-ouvertes.fr/search/"
+
+
+@pytest.mark.parametrize("body", [b'{"response": {"numFound": "many", "docs": [{"halId_s": 7}, "x"]}}',
+                                  b'[1, 2]', b'{"error": {"msg": "boom"}}', b'\xff\xfe'])
+def test_odd_answers_never_raise(body: bytes) -> None:
+    from pipeline.crawl.hal import parse_page
+    from pipeline.models import FetchResult
+
+    page = parse_page(FetchResult("u", "u", 200, body=body, content_type="application/json"))
+    assert getattr(page, "code", None) == "bad_hal_response" or page.deposits == ({"halId_s": 7},)
