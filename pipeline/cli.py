@@ -92,8 +92,11 @@ def _parser() -> argparse.ArgumentParser:
     p = command("export", _export, "write the analysts' views as Parquet (items partitioned by month)")
     db_arg(p)
     p.add_argument("--out", type=Path, default=Path("outputs/parquet"), help="folder (default: outputs/parquet)")
-    p = command("sources", _sources, "print the health of every source")
+    p = command("sources", _sources, "print the health of every source (or import / export them as OPML)")
     db_arg(p)
+    from pipeline import cli_sources
+
+    cli_sources.add_subcommands(p, sources_arg)
     p = command("demo", _demo, "run the whole pipeline on the bundled demo sites (127.0.0.1)")
     p.add_argument("--out", type=Path, default=Path("outputs/demo"), help="where the demo writes")
     from pipeline import cli_officer

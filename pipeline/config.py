@@ -14,13 +14,15 @@ from pathlib import Path
 from typing import Any, Literal, Mapping, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pipeline.models import CrawlSettings, Source, TaskRunnerSettings
 
 DEFAULT_SOURCES = Path("sources.yaml")
 DEFAULT_DB = Path("outputs/veille.duckdb")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+HAL_SEARCH_URL = "https://api.archives-ouvertes.fr/search/"  # kind: hal, when the source gives no url
+HAL_COLLECTION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -85,7 +87,7 @@ class SettingsModel(_Strict):
 class SourceModel(_Strict):
     id: str
     name: str = Field(min_length=1)
-    kind: Literal["feed", "html", "sitemap"]
+    kind: Literal["feed", "html", "sitemap", "hal"]
     url: str
     category: Literal["research", "teaching", "student", "mixed"]
     item_selector: str | None = None
@@ -97,6 +99,35 @@ class SourceModel(_Strict):
     max_new_items: int = Field(Source.max_new_items, ge=1, le=100_000)
     time_budget_s: float = Field(Source.time_budget_s, gt=0, le=86_400)
     enabled: bool = True
+    collection: str | None = None  # kind: hal
+    structure: str | None = None  # kind: hal
+
+    @model_validator(mode="before")
+    @classmethod
+    def _hal_defaults(cls, data: Any) -> Any:
+        """A hal source may leave out url (HAL's search API) and category (research)."""
+        if isinstance(data, dict) and data.get("kind") == "hal":
+            data = {"url": HAL_SEARCH_URL, "category": "research", **data}
+        return data
+
+    @model_validator(mode="after")
+    def _hal_target(self) -> "SourceModel":
+        if self.kind != "hal":
+            if self.collection is not None or self.structure is not None:
+                raise ValueError("collection and structure are for kind: hal only")
+            return self
+        if (self.collection is None) == (self.structure is None):
+            raise ValueError("a hal source names exactly one of collection (e.g. LPEM) or structure (e.g. 123456)")
+        if self.collection is not None and not HAL_COLLECTION.match(self.collection):
+            raise ValueError(f"collection {self.collection!r} is not a HAL collection code (letters, digits, - and _)")
+        if self.structure is not None and not str(self.structure).isdigit():
+            raise ValueError(f"structure {self.structure!r} is not a HAL structure id (digits)")
+        return self
+
+    @field_validator("structure", mode="before")
+    @classmethod
+    def _structure_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) else value
 
     @field_validator("id")
     @classmethod

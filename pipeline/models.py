@@ -18,7 +18,7 @@ Category = Literal["research", "teaching", "student"]
 # visible text or heuristics, the listing next to the link
 DATE_SOURCES = ("page", "feed", "page_text", "listing")
 DeclaredCategory = Literal["research", "teaching", "student", "mixed"]
-SourceKind = Literal["feed", "html", "sitemap"]
+SourceKind = Literal["feed", "html", "sitemap", "hal"]
 
 CATEGORIES: tuple[Category, ...] = ("research", "teaching", "student")
 CATEGORY_LABELS_FR: dict[str, str] = {
@@ -53,6 +53,9 @@ class Source:
     # seconds one run may spend on this source; when spent, the backfill carries on next run
     time_budget_s: float = 1800.0
     enabled: bool = True
+    # hal sources: the HAL collection code (e.g. LPEM) or structure id (e.g. 123456) whose deposits we read
+    collection: str | None = None
+    structure: str | None = None
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,20 @@ class Validator:
 
 
 @dataclass(frozen=True)
+class Publication:
+    """What HAL says of a deposit, beside the item's title, date and abstract."""
+
+    hal_id: str  # e.g. hal-01234567
+    doc_type: str  # HAL's code: ART (journal article), COMM (conference paper), THESE, ...
+    authors: tuple[str, ...] = ()
+    journal: str = ""
+    conference: str = ""
+    doi: str | None = None  # bare, lower-case: 10.1038/s41586-024-00001-x
+    open_access: bool = False
+    pdf_url: str | None = None
+
+
+@dataclass(frozen=True)
 class Item:
     """One piece of news, event or announcement found on a source."""
 
@@ -134,6 +151,7 @@ class Item:
     guid: str | None = None  # feed GUID / Atom id when present
     content_hash: str = ""  # hash of normalised title + text (see normalize.content_hash)
     date_source: str | None = None  # where published_at comes from (see DATE_SOURCES)
+    publication: Publication | None = None  # HAL deposits only
 
 
 @dataclass(frozen=True)
@@ -211,6 +229,8 @@ class Candidate:
     cluster_sources: tuple[str, ...]  # names of every source that carried the story
     declared_category: DeclaredCategory = "mixed"
     undated_backlog: bool = False  # an undated page found by its source's first crawl: not the week's news
+    publications: tuple[Publication, ...] = ()  # the story's HAL deposits, if any
+    news_items: int = 1  # the story's items that are not deposits (a lab's news, relays)
 
 
 @dataclass(frozen=True)

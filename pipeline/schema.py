@@ -101,6 +101,13 @@ MIGRATIONS: list[str] = [
     WHERE i.cluster_id IS NOT NULL
     GROUP BY i.cluster_id, c.representative_item_id;
     """,
+    # 8: what HAL says of a deposit (kind: hal sources), beside its item
+    """
+    CREATE TABLE publications (
+        item_id VARCHAR PRIMARY KEY, hal_id VARCHAR NOT NULL, doc_type VARCHAR NOT NULL,
+        authors VARCHAR[] NOT NULL, journal VARCHAR, conference VARCHAR, doi VARCHAR,
+        open_access BOOLEAN NOT NULL, pdf_url VARCHAR, updated_at TIMESTAMPTZ NOT NULL);
+    """,
 ]
 
 # The stories' coverage, computed from items (v_clusters at a million items takes seconds to
@@ -147,6 +154,13 @@ VIEWS: list[str] = [
     SELECT m.container_item_id, c.source_id AS container_source_id, c.url AS container_url,
            c.title AS container_title, m.item_id, i.source_id, i.url, i.title, i.cluster_id, m.found_at
     FROM item_mentions m JOIN items c ON c.item_id = m.container_item_id JOIN items i ON i.item_id = m.item_id
+    """,
+    """
+    CREATE OR REPLACE VIEW v_publications AS
+    SELECT i.item_id, i.source_id, p.hal_id, i.title, p.authors, i.published_at, i.first_seen_at,
+           p.doc_type, p.journal, p.conference, p.doi, p.open_access, i.url, p.pdf_url, i.cluster_id,
+           (SELECT count(*) FROM items o WHERE o.cluster_id = i.cluster_id AND o.item_id <> i.item_id) AS linked_items
+    FROM publications p JOIN items i USING (item_id)
     """,
     """
     CREATE OR REPLACE VIEW v_source_health AS

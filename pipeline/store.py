@@ -14,7 +14,7 @@ import os
 import shutil
 import time
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
@@ -28,6 +28,7 @@ from pipeline.models import (
     CrawlResult,
     Item,
     Prediction,
+    Publication,
     Source,
     SourceHealth,
     SourceOutcome,
@@ -234,7 +235,74 @@ def save_crawl(conn: duckdb.DuckDBPyConnection, run_id: str, results: Sequence[C
     _execute_many(conn, """INSERT INTO empty_pages VALUES (?, ?, ?, ?) ON CONFLICT (url) DO UPDATE SET
                            error_code = excluded.error_code, seen_at = excluded.seen_at""", list(empty.values()))
     items = _unique_items(item for r in results for item in r.items)
+    _upsert_publications(conn, [i for i in items if i.publication is not None], now)
     return _upsert_items(conn, items, now)
+
+
+def _upsert_publications(conn: duckdb.DuckDBPyConnection, items: Sequence[Item], now: datetime) -> None:
+    _execute_many(conn,
+        """INSERT OR REPLACE INTO publications VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        [(i.item_id, p.hal_id, p.doc_type, list(p.authors), p.journal, p.conference, p.doi, p.open_access,
+          p.pdf_url, now) for i in items if (p := i.publication) is not None],
+    )
+
+
+def deposit_clusters(conn: duckdb.DuckDBPyConnection, references: Sequence[str]) -> dict[str, str]:
+    """{reference: cluster id of the deposit} for references "doi:..." / "hal:..." of stored deposits."""
+    dois = [r[4:] for r in references if r.startswith("doi:")]
+    hal_ids = [r[4:] for r in references if r.startswith("hal:")]
+    if not dois and not hal_ids:
+        return {}
+    rows = conn.execute(
+        """SELECT p.doi, lower(p.hal_id), i.cluster_id FROM publications p JOIN items i USING (item_id)
+           WHERE i.cluster_id IS NOT NULL AND (p.doi IN (SELECT unnest(?)) OR lower(p.hal_id) IN (SELECT unnest(?)))""",
+        [dois, hal_ids]).fetchall()
+    found = {}
+    for doi, hal_id, cluster_id in rows:
+        if doi:
+            found["doi:" + doi] = cluster_id
+        found["hal:" + hal_id] = cluster_id
+    return found
+
+
+def items_citing(conn: duckdb.DuckDBPyConnection, needles: Sequence[str], since: datetime) -> list[str]:
+    """Ids of stored items, not deposits, published since `since`, whose text contains one of `needles`
+    (lower-case DOIs or HAL ids)."""
+    if not needles:
+        return []
+    rows = conn.execute(
+        """SELECT DISTINCT i.item_id FROM items i, (SELECT unnest(?) AS needle) n
+           WHERE i.cluster_id IS NOT NULL AND i.item_id NOT IN (SELECT item_id FROM publications)
+             AND coalesce(i.published_at, i.first_seen_at) >= ?
+             AND contains(lower(i.title || ' ' || coalesce(i.summary, '') || ' ' || coalesce(i.text, '')), n.needle)""",
+        [list(needles), since]).fetchall()
+    return [r[0] for r in rows]
+
+
+def cluster_ids(conn: duckdb.DuckDBPyConnection, item_ids: Sequence[str]) -> dict[str, str]:
+    if not item_ids:
+        return {}
+    return dict(conn.execute("SELECT item_id, cluster_id FROM items WHERE item_id IN (SELECT unnest(?)) "
+                             "AND cluster_id IS NOT NULL", [list(item_ids)]).fetchall())
+
+
+def merge_clusters(conn: duckdb.DuckDBPyConnection, merges: dict[str, str]) -> None:
+    """Move every item of each source cluster into its target cluster (cluster_match 'publication')."""
+    for source, target in merges.items():
+        conn.execute("UPDATE items SET cluster_id = ?, cluster_match = 'publication' WHERE cluster_id = ?",
+                     [target, source])
+        conn.execute("DELETE FROM clusters WHERE cluster_id = ?", [source])
+        conn.execute("DELETE FROM cluster_coverage WHERE cluster_id = ?", [source])  # v_clusters forgets it
+
+
+def load_publications(conn: duckdb.DuckDBPyConnection, item_ids: Sequence[str]) -> dict[str, Publication]:
+    """The Publication of each of `item_ids` that is a HAL deposit."""
+    if not item_ids:
+        return {}
+    rows = conn.execute(
+        """SELECT item_id, hal_id, doc_type, authors, journal, conference, doi, open_access, pdf_url
+           FROM publications WHERE item_id IN (SELECT unnest(?))""", [list(item_ids)]).fetchall()
+    return {r[0]: Publication(r[1], r[2], tuple(r[3]), r[4] or "", r[5] or "", r[6], bool(r[7]), r[8]) for r in rows}
 
 
 def _unique_items(items: Iterable[Item]) -> list[Item]:
@@ -488,7 +556,7 @@ def load_candidates(conn: duckdb.DuckDBPyConnection, since: datetime, until: dat
            WHERE story.first_seen >= ? AND story.first_seen < ?""",
         [since, until],
     ).fetchall()
-    return [
+    candidates = [
         Candidate(
             item=_row_to_item(r[:11]), source_name=r[11], first_seen_at=r[12], category=r[13],
             confidence=r[14], cluster_id=r[15], cluster_sources=tuple(r[16]), declared_category=r[17],
@@ -496,6 +564,27 @@ def load_candidates(conn: duckdb.DuckDBPyConnection, since: datetime, until: dat
         )
         for r in rows
     ]
+    return _with_publications(conn, candidates)
+
+
+def _with_publications(conn: duckdb.DuckDBPyConnection, candidates: list[Candidate]) -> list[Candidate]:
+    """Candidates with their story's HAL deposits and how many of its items are not deposits."""
+    rows = conn.execute(
+        """SELECT i.cluster_id, i.item_id, p.item_id IS NOT NULL FROM items i LEFT JOIN publications p USING (item_id)
+           WHERE i.cluster_id IN (SELECT unnest(?)) ORDER BY i.cluster_id, i.item_id""",
+        [[c.cluster_id for c in candidates]]).fetchall()
+    if not any(is_deposit for _, _, is_deposit in rows):
+        return candidates
+    publications = load_publications(conn, [item_id for _, item_id, is_deposit in rows if is_deposit])
+    deposits: dict[str, list[Publication]] = {}
+    news: dict[str, int] = {}
+    for cluster_id, item_id, is_deposit in rows:
+        if is_deposit:
+            deposits.setdefault(cluster_id, []).append(publications[item_id])
+        else:
+            news[cluster_id] = news.get(cluster_id, 0) + 1
+    return [replace(c, publications=tuple(deposits.get(c.cluster_id, ())), news_items=news.get(c.cluster_id, 0))
+            for c in candidates]
 
 
 def load_source_health(conn: duckdb.DuckDBPyConnection, now: datetime) -> list[SourceHealth]:

@@ -107,3 +107,47 @@ def test_secrets_are_not_accepted_in_the_sources_file(tmp_path: Path) -> None:
     text = "settings:\n  smtp_password: hunter2\nsources:\n  - {id: a, name: A, kind: feed, url: 'https://a.org/f', category: research}\n"
     with pytest.raises(ConfigInvalid, match="unknown key 'smtp_password'"):
         load_config(write(tmp_path, text))
+
+
+HAL_SOURCES = textwrap.dedent(
+    """\
+    sources:
+      - id: hal-lpem
+        name: Publications du LPEM
+        kind: hal
+        collection: LPEM
+      - id: hal-structure
+        name: Publications de l'UMR
+        kind: hal
+        structure: 123456
+        category: mixed
+      - id: hal-both
+        name: Both
+        kind: hal
+        collection: LPEM
+        structure: 1
+      - id: hal-none
+        name: None
+        kind: hal
+      - id: feed-with-collection
+        name: Feed
+        kind: feed
+        url: https://lab.example.org/feed
+        category: research
+        collection: LPEM
+    """
+)
+
+
+def test_hal_sources_default_to_the_api_and_research_and_name_one_target(tmp_path: Path) -> None:
+    path = tmp_path / "sources.yaml"
+    path.write_text(HAL_SOURCES, encoding="utf-8")
+    with pytest.raises(ConfigInvalid) as caught:
+        load_config(path)
+    lines = sorted(e.line for e in caught.value.errors)
+    assert lines == [11, 16, 19], [str(e) for e in caught.value.errors]
+    path.write_text(HAL_SOURCES.split("  - id: hal-both")[0], encoding="utf-8")
+    lpem, structure = load_config(path).sources
+    assert (lpem.kind, lpem.url, lpem.category, lpem.collection) == (
+        "hal", "https://api.archives-ouvertes.fr/search/", "research", "LPEM")
+    assert (structure.structure, structure.category, structure.collection) == ("123456", "mixed", None)

@@ -283,3 +283,128 @@ def test_a_process_worker_runs_the_nightly_deployment_of_a_work_pool(prefect_ser
     assert "Completed" in run.stdout
     assert query(db, "SELECT count(*) FROM v_items")[0][0] >= 40
     assert query(db, "SELECT count(*) FROM runs WHERE status = 'partial' AND finished_at IS NOT NULL") == [(1,)]
+# --- HAL deposits in a nightly run (issue 17) ----------------------------------------------------
+
+PAPER_DOI = "10.1038/s41586-026-00007-x"
+NEWS_FEED = """<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>Actualités du labo</title><link>__SITE:labnews__/</link>
+<description>Actualités</description>
+<item><title>Nos hydrures battent un record de supraconductivité</title>
+<link>__SITE:labnews__/actualites/record-hydrures.html</link><guid>__SITE:labnews__/actualites/record-hydrures.html</guid>
+<pubDate>{date}</pubDate>
+<description>{text}</description></item>
+</channel></rss>
+"""
+NEWS_TEXT = ("L'équipe Supraconductivité du laboratoire publie dans la revue Nature une mesure qui fera date : "
+             "un hydrure devient supraconducteur à une température bien plus haute que prévu, sous une pression "
+             "que l'on sait atteindre dans une presse à enclumes de diamant. Les doctorants de l'équipe ont "
+             "conduit les mesures de résistance pendant deux ans, nuit et jour, avant de confirmer le résultat "
+             "avec des mesures magnétiques indépendantes. Référence : Martin et al., Nature (2026), "
+             f"DOI : {PAPER_DOI}. Le texte intégral est en accès ouvert sur HAL.")
+
+
+def hal_sources(api_url: str, failing_url: str, news_base: str) -> str:
+    return textwrap.dedent(f"""\
+        settings:
+          per_origin_delay_s: 0.0
+          allowed_networks: ["127.0.0.0/8"]
+          max_retries: 0
+        sources:
+          - id: hal-lpem
+            name: Publications du LPEM (HAL)
+            kind: hal
+            url: {api_url}
+            collection: LPEM
+            max_new_items: 200
+          - id: hal-broken
+            name: Publications d'une UMR (HAL en panne)
+            kind: hal
+            url: {failing_url}
+            structure: 441569
+          - id: labnews
+            name: Laboratoire de physique - actualités
+            kind: feed
+            url: {news_base}/feed.rss
+            category: research
+            full_text: never
+        """)
+
+
+@pytest.fixture(scope="module")
+def crawled_with_hal(tmp_path_factory: pytest.TempPathFactory):
+    """Two nightly flows over a lab's news feed (a loopback site) and a loopback HAL answering 3 pages."""
+    from datetime import datetime, timedelta, timezone
+    from email.utils import format_datetime
+
+    from hal_api import deposit, serve_hal
+
+    from pipeline import flows
+    from pipeline.demo.server import serve_sites
+
+    now = datetime.now(timezone.utc)
+    out = tmp_path_factory.mktemp("nightly-hal")
+    news = out / "news-sites" / "labnews"
+    news.mkdir(parents=True)
+    (news / "feed.rss").write_text(NEWS_FEED.format(date=format_datetime(now - timedelta(hours=6)), text=NEWS_TEXT),
+                                   encoding="utf-8")
+    deposits = [dated(deposit(n), now - timedelta(days=2, minutes=n)) for n in range(1, 66)]
+    deposits[0] = dated(deposit(0, journal="Nature", doi=PAPER_DOI.upper(), title="Record supraconducteur"), now)
+    db = out / "veille.duckdb"
+    sources = out / "sources.yaml"
+    with serve_sites(out / "news-sites") as lab, serve_hal(deposits) as api, serve_hal([]) as failing:
+        failing.mode = "error"
+        sources.write_text(hal_sources(api.url, failing.url, lab.base_urls["labnews"]), encoding="utf-8")
+        first = flows.nightly_flow(str(sources), str(db))
+        pages_first = len(api.queries)
+        api.deposits.append(dated(deposit(99), now))
+        second = flows.nightly_flow(str(sources), str(db))
+        pages_second = len(api.queries) - pages_first
+    return db, first, second, pages_first, pages_second
+
+
+def dated(document: dict, moment) -> dict:
+    stamp = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {**document, "publicationDate_tdate": stamp, "producedDate_tdate": stamp, "submittedDate_tdate": stamp}
+
+
+def test_every_deposit_of_three_pages_is_stored_once(crawled_with_hal) -> None:
+    db, first, second, pages_first, pages_second = crawled_with_hal
+    assert pages_first == 3 and pages_second == 1
+    assert query(db, "SELECT count(*), count(DISTINCT hal_id) FROM v_publications") == [(66, 66)]
+    assert query(db, "SELECT count(*) FROM items WHERE source_id = 'hal-lpem'") == [(66,)]
+    assert query(db, "SELECT category, count(*) FROM v_items WHERE source_id = 'hal-lpem' GROUP BY ALL") == [
+        ("research", 66)]
+    assert second["items_new"] == 1
+
+
+def test_a_lab_news_item_is_linked_to_the_deposit_it_announces(crawled_with_hal) -> None:
+    db, *_ = crawled_with_hal
+    [(cluster, linked)] = query(db, f"SELECT cluster_id, linked_items FROM v_publications WHERE doi = '{PAPER_DOI}'")
+    assert linked == 1
+    assert query(db, f"SELECT source_id FROM items WHERE cluster_id = '{cluster}' ORDER BY ALL") == [
+        ("hal-lpem",), ("labnews",)]
+    reasons = query(db, f"SELECT worthiness_reasons FROM v_items WHERE item_id = "
+                        f"(SELECT representative_item_id FROM v_clusters WHERE cluster_id = '{cluster}')")[0][0]
+    assert "article en accès ouvert avec un communiqué" in reasons
+
+
+def test_a_hal_error_is_a_source_failure_like_any_other(crawled_with_hal) -> None:
+    db, first, *_ = crawled_with_hal
+    assert (first["sources_ok"], first["sources_failed"]) == (2, 1)
+    assert query(db, "SELECT last_status, last_error_code, consecutive_failures FROM v_source_health "
+                     "WHERE source_id = 'hal-broken'") == [("error", "http_500", 2)]
+
+
+def test_the_digest_shows_the_publications_block(crawled_with_hal, tmp_path: Path) -> None:
+    from datetime import datetime, timezone
+
+    from pipeline.digest.build import iso_week_of
+    from pipeline.steps import weekly
+
+    db, *_ = crawled_with_hal
+    now = datetime.now(timezone.utc)
+    built = weekly.build_week_digest(db, iso_week_of(now), now, tmp_path)
+    titles = [p.title for p in built.digest.publications]
+    assert 1 <= len(titles) <= 5 and "Nos hydrures battent un record de supraconductivité" in titles
+    text = built.paths["txt"].read_text(encoding="utf-8")
+    assert "PUBLICATIONS (DÉPÔTS HAL)" in text and f"https://doi.org/{PAPER_DOI}" in text

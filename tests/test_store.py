@@ -296,3 +296,16 @@ def test_parquet_export_partitions_items_by_month(db: Path, tmp_path: Path) -> N
         health = conn.execute(f"SELECT source_id FROM '{paths['source_health']}' ORDER BY 1").fetchall()
     assert rows == [("2026-11", "Un"), ("2026-12", "Deux")]
     assert health == [("lab-a",), ("lab-b",)]
+def test_a_hal_deposit_keeps_its_publication(db: Path) -> None:
+    from pipeline.models import Publication
+
+    publication = Publication("hal-04000001", "ART", ("Camille Martin", "Yanis Benali"), journal="Nature",
+                              doi="10.1038/x1", open_access=True, pdf_url="https://hal.science/hal-04000001/document")
+    deposit = replace(make_item("https://hal.science/hal-04000001", "Un article"), publication=publication)
+    with store.open_store(db) as conn:
+        run = store.start_run(conn, "nightly", NOW)
+        store.save_crawl(conn, run, [crawl_result([deposit, make_item("https://a.org/news", "Une actualité")])], NOW)
+        assert store.load_publications(conn, [deposit.item_id, item_id("https://a.org/news")]) == {
+            deposit.item_id: publication}
+        row = conn.execute("SELECT hal_id, authors, journal, doi, open_access FROM v_publications").fetchall()
+    assert row == [("hal-04000001", ["Camille Martin", "Yanis Benali"], "Nature", "10.1038/x1", True)]

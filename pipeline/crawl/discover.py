@@ -6,7 +6,8 @@ sitemaps named in robots.txt or at /sitemap.xml, and the news listing: among the
 located like one (/actualites, /news, /blog), the home page itself and the pages of its menu, the one
 with the most item links (listing.py: a block repeated five times or more, whatever the URLs look
 like). Every candidate is fetched and parsed: only what really works is proposed, as dicts ready to
-dump into sources.yaml (id, name, kind, url, category: mixed).
+dump into sources.yaml (id, name, kind, url, category: mixed). A link to the lab's HAL collection
+(or structure) is proposed as a `kind: hal` source (category research).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from urllib.parse import urljoin, urlsplit
 from bs4 import BeautifulSoup, Tag
 
 from pipeline.crawl.fetch import Fetcher
+from pipeline.crawl.hal import hal_target
 from pipeline.models import FetchResult, Source
 from pipeline.normalize import canonical_url, clean_text
 from pipeline.crawl.listing import FILE_EXTENSION, SKIP_PATH
@@ -56,7 +58,22 @@ def discover_sources(url: str, fetcher: Fetcher) -> list[dict]:
     listing = _best_listing(fetcher, trusted, _listing_candidates(soup, home.final_url), probe)
     if listing:
         found.append(_entry(site_name, "html", listing))
+    hal = _hal_entry(soup, home.final_url, site_name)
+    if hal:
+        found.append(hal)
     return found
+
+
+def _hal_entry(soup: BeautifulSoup, base: str, site_name: str) -> dict | None:
+    """A hal source for the first link of the page to a HAL collection or structure."""
+    for anchor in soup.find_all("a", href=True):
+        target = hal_target(urljoin(base, anchor["href"]))
+        if target:
+            kind, value = target
+            slug = _entry(site_name, "hal", base)["id"]
+            return {"id": slug, "name": f"{site_name} - publications (HAL)", "kind": "hal", kind: value,
+                    "category": "research"}
+    return None
 
 
 def _first_working(fetcher: Fetcher, trusted: frozenset[str], urls: list[str], works) -> str | None:

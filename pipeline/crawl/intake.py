@@ -20,7 +20,7 @@ from pipeline.normalize import content_hash
 MAX_TITLE_CHARS = 300
 _CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _NO_CONTROLS = dict.fromkeys([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0xFFFE, 0xFFFF])
-Expected = Literal["feed", "html", "sitemap"]
+Expected = Literal["feed", "html", "sitemap", "hal"]
 
 _MAGIC = (
     (b"%PDF-", "PDF"), (b"\x89PNG", "PNG image"), (b"\xff\xd8\xff", "JPEG image"), (b"GIF8", "GIF image"),
@@ -36,6 +36,7 @@ _ACCEPTED = {
     "html": ("html",),
     "feed": ("xml", "rss", "atom", "rdf", "json", "html"),  # an HTML page gets the parser's not_a_feed
     "sitemap": ("xml", "gzip", "html"),  # an HTML page gets the parser's not_a_sitemap
+    "hal": ("json",),  # HAL's search API answers JSON
 }
 
 

@@ -16,6 +16,7 @@ backfill_total item pages), no validator is kept, and the next run carries on wh
 - html: the listing page and its next pages (up to max_pages while backfilling; later runs stop at
   the first listing page that has nothing new).
 - sitemap: the sitemap (or the children of a sitemap index), new URLs, newest lastmod first.
+- hal: the newest deposits of a HAL collection or structure, from HAL's search API (see hal.py).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from urllib.parse import urlsplit
 
 from pipeline.crawl.extract import extract_item, guess_language
 from pipeline.crawl.fetch import Fetcher
+from pipeline.crawl.hal import crawl_hal
 from pipeline.crawl.intake import admit_item, checked_body
 from pipeline.models import (
     CrawlProgress, CrawlResult, FetchResult, Item, Source, SourceOutcome, SourceState, Validator,
@@ -137,7 +139,7 @@ def crawl_source(source: Source, fetcher: Fetcher, state: SourceState, now: date
     host = (urlsplit(source.url).hostname or "").lower()
     run = _Run(source, fetcher, state, frozenset({host}) if host else frozenset(), started + source.time_budget_s,
                on_progress, known={canonical_url(u) for u in state.known_urls}, page_budget=source.max_new_items)
-    crawl = {"feed": _crawl_feed, "html": _crawl_html, "sitemap": _crawl_sitemap}[source.kind]
+    crawl = {"feed": _crawl_feed, "html": _crawl_html, "sitemap": _crawl_sitemap, "hal": _crawl_hal}[source.kind]
     failure = crawl(run)
     settled = settle_items(run.items, run.page_of)
     items = settled.items
@@ -223,6 +225,13 @@ def item_from_feed(feed_item: FeedItem, source: Source) -> Item:
         guid=feed_item.guid, content_hash=content_hash(title, text),
         date_source="feed" if feed_item.published_at else None,
     )
+
+
+def _crawl_hal(run: _Run) -> FetchResult | Failure | None:
+    crawled = crawl_hal(run.source, run.fetch, run.is_new, run.state.first_run)
+    run.items.extend(crawled.items)
+    run.page_errors += crawled.page_errors
+    return crawled.failure
 
 
 def _crawl_html(run: _Run) -> FetchResult | Failure | None:

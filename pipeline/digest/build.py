@@ -22,6 +22,7 @@ from pipeline.digest.entries import (
 )
 from pipeline.digest.events import PARIS, events_between, extract_event_dates
 from pipeline.digest.ics import render_ics
+from pipeline.digest.publications import deposit_only, select_publications
 from pipeline.models import CATEGORIES, CATEGORY_LABELS_FR, Candidate, Category, SourceHealth
 from pipeline.normalize import clean_text
 from pipeline.digest.pages import non_story_pages
@@ -79,7 +80,8 @@ def build_digest(
         and (c.item.published_at is None or c.item.published_at >= oldest)
     )
     kept = [(c, w) for c, w in stories if w.score >= min_score]
-    entries = [_make_entry(c, w, uncertain_below, _story_sources(c)) for c, w in kept]
+    publications = select_publications(kept)
+    entries = [_make_entry(c, w, uncertain_below, _story_sources(c)) for c, w in kept if not deposit_only(c)]
     routine = Counter(c.category for c, w in stories if w.score < min_score)
     sections = tuple(_make_section(cat, entries, max_per_section, worthy_score, routine[cat]) for cat in CATEGORIES)
     shown = [e for s in sections for e in s.entries]
@@ -88,7 +90,7 @@ def build_digest(
     digest = Digest(
         week=week, period_start=monday, period_end=sunday, sections=sections, highlights=highlights,
         upcoming=upcoming, health_lines=health_lines(health), subject="", generated_at=now,
-        stories_seen=len(stories),
+        stories_seen=len(stories), publications=publications,
     )
     logger.info("digest %s: %d stories seen (%d pages no story), %d kept, %d shown",
                 week, len(stories), len(no_story), len(kept), len(shown))

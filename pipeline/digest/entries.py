@@ -11,6 +11,7 @@ from datetime import date, datetime
 from urllib.parse import urlsplit
 
 from pipeline.digest.events import PARIS, EventDate
+from pipeline.digest.publications import PublicationEntry
 from pipeline.models import Category
 
 MONTH_ABBR_FR = ("janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc.")
@@ -78,6 +79,7 @@ class Digest:
     subject: str
     generated_at: datetime
     stories_seen: int  # stories first seen in the week, before selection
+    publications: tuple[PublicationEntry, ...] = ()  # the "Publications" block (HAL deposits)
 
     @property
     def entry_count(self) -> int:

@@ -1,92 +1,77 @@
-"""The digest's coming events as an iCalendar file (RFC 5545), written by hand.
+"""The digest's coming events as an iCalendar file (RFC 5545), written with the `icalendar` library.
 
-One VEVENT per upcoming event: text values escaped (backslash, semicolon, comma, newline), lines
-ending in CRLF and folded at 75 octets without splitting a UTF-8 character.
+One VEVENT per upcoming event, with a UID stable across runs (the story and the event's start), so a
+calendar app that imports the file twice updates the event rather than duplicating it. The library
+escapes text values, folds lines at 75 octets and ends them in CRLF. `new_calendar` and
+`event_days` / `event_times` are shared with the outreach map's agenda.
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
 import unicodedata
 from datetime import date, datetime, timedelta, timezone
 
+import icalendar
+
 from pipeline.digest.entries import Digest, UpcomingEvent, format_event_when, safe_link
 
-logger = logging.getLogger(__name__)
-
-CRLF = "\r\n"
-LINE_OCTETS = 75
 PRODID = "-//veille-scientifique//digest 0.1//FR"
 UID_DOMAIN = "veille-scientifique.invalid"
 
 
 def render_ics(d: Digest) -> str:
     """A VCALENDAR with a VEVENT for every event of the digest's "À venir" list."""
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        f"PRODID:{PRODID}",
-        "CALSCALE:GREGORIAN",
-        "METHOD:PUBLISH",
-        "X-WR-CALNAME:" + escape_text(f"Veille scientifique - à venir ({d.week})"),
-    ]
+    calendar = new_calendar(f"Veille scientifique - à venir ({d.week})", PRODID)
     for upcoming in d.upcoming:
-        lines.extend(event_lines(upcoming, d.generated_at))
-    lines.append("END:VCALENDAR")
-    return "".join(fold_line(line) + CRLF for line in lines)
+        calendar.add_component(upcoming_event(upcoming, d.generated_at))
+    return calendar.to_ical().decode("utf-8")
 
 
-def event_lines(u: UpcomingEvent, stamp: datetime) -> list[str]:
-    """The unfolded content lines of one VEVENT."""
+def new_calendar(name: str, prodid: str) -> icalendar.Calendar:
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", prodid)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "PUBLISH")
+    calendar.add("x-wr-calname", name)
+    return calendar
+
+
+def upcoming_event(u: UpcomingEvent, stamp: datetime) -> icalendar.Event:
+    """The VEVENT of one coming event of the digest."""
     event = u.event
     uid = hashlib.sha1(f"{u.cluster_id}|{event.start.isoformat()}".encode()).hexdigest()[:24]
-    lines = ["BEGIN:VEVENT", f"UID:{uid}@{UID_DOMAIN}", f"DTSTAMP:{_utc(stamp)}"]
+    vevent = icalendar.Event()
+    vevent.add("uid", f"{uid}@{UID_DOMAIN}")
+    vevent.add("dtstamp", stamp.astimezone(timezone.utc))
     if event.all_day:
-        last = event.end_day or event.start_day
-        lines.append(f"DTSTART;VALUE=DATE:{_day(event.start_day)}")
-        lines.append(f"DTEND;VALUE=DATE:{_day(last + timedelta(days=1))}")
+        event_days(vevent, event.start_day, event.end_day)
     else:
-        lines.append(f"DTSTART:{_utc(event.start)}")
-        if event.end:
-            lines.append(f"DTEND:{_utc(event.end)}")
-    lines.append("SUMMARY:" + escape_text(u.title))
+        event_times(vevent, event.start, event.end)
+    vevent.add("summary", clean_value(u.title))
     link = safe_link(u.url)
     details = [format_event_when(event), "Source : " + ", ".join(u.sources)]
     if link:
         details.append(link)
-        lines.append("URL:" + link)
-    lines.append("DESCRIPTION:" + escape_text("\n".join(details)))
-    lines.append("END:VEVENT")
-    return lines
+        vevent.add("url", link)
+    vevent.add("description", clean_value("\n".join(details)))
+    return vevent
 
 
-def escape_text(value: str) -> str:
-    """A TEXT value: control characters dropped, backslash ; , and newlines escaped."""
+def event_days(vevent: icalendar.Event, first: date, last: date | None) -> None:
+    """An all-day event from `first` to `last` included (DTEND is the day after, as RFC 5545 wants)."""
+    vevent.add("dtstart", first)
+    vevent.add("dtend", (last or first) + timedelta(days=1))
+
+
+def event_times(vevent: icalendar.Event, start: datetime, end: datetime | None) -> None:
+    vevent.add("dtstart", start.astimezone(timezone.utc))
+    if end:
+        vevent.add("dtend", end.astimezone(timezone.utc))
+
+
+def clean_value(value: str) -> str:
+    """Text without control or format characters (newlines kept), which no calendar line may carry."""
     value = (value or "").replace("\r\n", "\n").replace("\r", "\n")
-    value = "".join(ch for ch in value if ch == "\n" or unicodedata.category(ch)[0] != "C")
-    value = value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
-    return value.replace("\n", "\\n")
-
-
-def fold_line(line: str) -> str:
-    """`line` folded into chunks of at most 75 octets, continuations starting with one space."""
-    chunks: list[str] = []
-    current, size, limit = [], 0, LINE_OCTETS
-    for ch in line:
-        width = len(ch.encode("utf-8"))
-        if size + width > limit:
-            chunks.append("".join(current))
-            current, size, limit = [], 0, LINE_OCTETS - 1
-        current.append(ch)
-        size += width
-    chunks.append("".join(current))
-    return (CRLF + " ").join(chunks)
-
-
-def _utc(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-
-
-def _day(day: date) -> str:
-    return day.strftime("%Y%m%d")
+    return "".join(ch for ch in value if ch == "\n" or unicodedata.category(ch)[0] != "C")

@@ -12,6 +12,7 @@ without accents (see normalize.fold_for_matching).
           + result + major_journal + prize + public_event + public_audience + competition
           + upcoming_event + thesis_defence + student_initiative + contact + image   (each 0 or its weight)
           + specialist + insider + course_material + call_for_papers + humour
+          + open_access_release                           (a HAL deposit in open access, with a news item)
           + job_posting + administrative                  (penalties, negative weights)
 """
 
@@ -45,7 +46,8 @@ class WorthinessWeights:
     fresh_days: float = 3.0
     stale_days: float = 21.0
     result: float = 1.0  # a result, a discovery, a publication
-    major_journal: float = 0.5  # published in a journal the public has heard of
+    major_journal: float = 0.5  # published in a journal the public has heard of (text, or the HAL deposit)
+    open_access_release: float = 0.5  # the story has an open-access HAL deposit and a news item announcing it
     prize: float = 1.4  # prize, award, medal, ERC grant, IUF
     public_event: float = 1.2  # event open to the public (Fête de la science, exposition...)
     public_audience: float = 0.5  # written for the public or pupils (grand public, élèves, vulgarisation)
@@ -207,7 +209,7 @@ CUE_SIGNALS: tuple[tuple[str, str, re.Pattern[str], str], ...] = (
 )
 # Equal points: what the story is about comes before how widely it was carried.
 REASON_ORDER = (
-    "prize", "result", "major_journal", "public_event", "competition", "public_audience", "student_initiative",
+    "prize", "result", "major_journal", "open_access_release", "public_event", "competition", "public_audience", "student_initiative",
     "thesis_defence", "job_posting", "administrative", "course_material", "technical", "insider", "humour", "call_for_papers",
     "specialist", "substance", "coverage", "upcoming_event", "contact", "image", "freshness",
 )
@@ -222,6 +224,7 @@ LEAD_SIGNALS = frozenset({"prize", "result", "job_posting", "competition", "insi
 def score_candidate(c: Candidate, now: datetime, weights: WorthinessWeights = DEFAULT_WEIGHTS) -> Worthiness:
     """The full score of a candidate at time `now`: static signals plus freshness and upcoming dates."""
     parts = list(score_parts_static(c.item, c.cluster_sources, c.confidence, weights))
+    parts.extend(publication_parts(c, weights, already=any(name == "major_journal" for name, _, _ in parts)))
     routine = any(name in ROUTINE_SIGNALS for name, _, _ in parts)
     parts.extend(_time_parts(c, now, weights, routine))
     return _combine(parts)
@@ -294,6 +297,15 @@ def code_share(text: str) -> float:
     if len(lines) < 5:
         return 0.0
     return sum(1 for line in lines if _CODE_LINE.search(line)) / len(lines)
+def publication_parts(c: Candidate, weights: WorthinessWeights, already: bool = False) -> list[tuple[str, float, str | None]]:
+    """Signals of the story's HAL deposits: a well-known journal, an open-access paper with a news item."""
+    parts: list[tuple[str, float, str | None]] = []
+    journals = [p.journal.strip() for p in c.publications if p.journal and MAJOR_JOURNALS.fullmatch(p.journal.strip())]
+    if journals and not already:
+        parts.append(("major_journal", weights.major_journal, f"publication dans {journals[0]}"))
+    if c.news_items and any(p.open_access for p in c.publications):
+        parts.append(("open_access_release", weights.open_access_release, "article en accès ouvert avec un communiqué"))
+    return parts
 
 
 def find_major_journal(text: str) -> str | None:

@@ -66,6 +66,7 @@ def render_text(d: Digest) -> str:
             out += ["Rien de notable cette semaine.", ""]
         for entry in section.entries:
             out += _entry_text(entry)
+    out += _publications_text(d)
     out += _upcoming_text(d)
     out += ["ÉTAT DES SOURCES", ""]
     for line in d.health_lines:
@@ -117,6 +118,20 @@ def _entry_text(entry: DigestEntry) -> list[str]:
     lines += _wrap("Pourquoi : " + _plain(entry.reason), "  ", first="  ")
     lines.append("  " + (safe_link(entry.url) or "(lien non valide)"))
     return lines + [""]
+
+
+def _publications_text(d: Digest) -> list[str]:
+    if not d.publications:
+        return []
+    out = ["PUBLICATIONS (DÉPÔTS HAL)", ""]
+    for p in d.publications:
+        details = [p.authors, p.venue, p.doc_type, "accès ouvert" if p.open_access else ""]
+        out += _wrap("* " + _plain(p.title), "  ")
+        out += _wrap(" · ".join(_plain(x) for x in details if x), "  ", first="  ")
+        out += _wrap("Pourquoi : " + _plain(p.reason), "  ", first="  ")
+        out += ["  " + link for link in (safe_link(p.url), safe_link(p.doi_url or "")) if link]
+        out.append("")
+    return out
 
 
 def _upcoming_text(d: Digest) -> list[str]:

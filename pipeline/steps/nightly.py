@@ -21,11 +21,12 @@ from pipeline.classify import model as classify
 from pipeline.crawl import source as crawl
 
 from pipeline.dedupe import cluster as dedupe
+from pipeline.dedupe import publications as dedupe_publications
 
 from pipeline.digest import learn, pages, rank
 from pipeline.config import Config
 from pipeline.crawl.fetch import Fetcher
-from pipeline.models import CrawlResult, CrawlSettings, Source, SourceOutcome, SourceState
+from pipeline.models import CrawlResult, CrawlSettings, Item, Source, SourceOutcome, SourceState
 from pipeline.steps.isolate import each_item, in_batches, whole_batch
 
 log = logging.getLogger(__name__)
@@ -151,10 +152,34 @@ def cluster_new_items(
             return 0
         store.save_clusters(conn, [(a.item_id, a.cluster_id, a.match) for a in assignments])
         store.save_mentions(conn, [m for a in assignments for m in a.mentions], now)
-        _refresh_representatives(conn, {a.cluster_id for a in assignments})
+        merged = _link_announcements(conn, new_items, now - timedelta(days=window_days))
+        _refresh_representatives(conn, {merged.get(a.cluster_id, a.cluster_id) for a in assignments} | set(merged.values()))
     joined = sum(1 for a in assignments if a.match != "new")
     log.info("clustered %d new item(s): %d joined an existing story", len(assignments), joined)
     return joined
+
+
+def _link_announcements(conn, new_items: Sequence[Item], since: datetime) -> dict[str, str]:
+    """A news item citing a HAL deposit (its DOI or HAL id) joins the deposit's story, whichever came
+    first; returns the merges done {cluster that joined: deposit's cluster}."""
+    citing = _items_that_may_cite(conn, new_items, since)
+    cited = sorted({r for i in citing for r in dedupe_publications.cited_references(i)})
+    merges = dedupe_publications.citation_merges(
+        citing, store.deposit_clusters(conn, cited), store.cluster_ids(conn, [i.item_id for i in citing]))
+    store.merge_clusters(conn, merges)
+    if merges:
+        log.info("linked %d stor(ies) to the HAL deposit they announce", len(merges))
+    return merges
+
+
+def _items_that_may_cite(conn, new_items: Sequence[Item], since: datetime) -> list[Item]:
+    """The new items that are not deposits, and the stored ones whose text names a new deposit."""
+    publications = store.load_publications(conn, [i.item_id for i in new_items])
+    needles = sorted({dedupe_publications.reference_needle(r) for p in publications.values()
+                      for r in dedupe_publications.deposit_references(p)})
+    citing = {i.item_id: i for i in new_items if i.item_id not in publications}
+    citing.update({i.item_id: i for i in store.load_items(conn, store.items_citing(conn, needles, since))})
+    return list(citing.values())
 
 
 def _refresh_representatives(conn, cluster_ids: set[str]) -> None:

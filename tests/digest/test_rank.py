@@ -165,3 +165,17 @@ def test_a_grant_that_will_fund_positions_is_no_job_posting_and_an_internal_semi
     course = story("Nouvelle UE « Climat et transitions »", "Une unité d'enseignement ouverte à tous les L2.")
     assert "événement ouvert au public" not in score_candidate(course, NOW).reasons
     assert "annonce de recrutement (routine)" in score_candidate(job, NOW).reasons
+
+
+def test_a_hal_deposit_gives_its_journal_and_an_open_access_release_its_reason():
+    from pipeline.models import Publication
+
+    paper = story("Supraconductivité sous pression", "Nous mesurons la résistance d'un hydrure sous pression.")
+    nature = Publication("hal-04000007", "ART", ("C. Martin",), journal="Nature", open_access=True)
+    minor = Publication("hal-04000008", "ART", ("C. Martin",), journal="Revue de physique appliquée")
+    deposit_only = replace(paper, publications=(nature,), news_items=0)
+    announced = replace(paper, publications=(nature,), news_items=1)
+    assert score_candidate(deposit_only, NOW).reasons[0] == "publication dans Nature"
+    reasons = score_candidate(announced, NOW).reasons
+    assert "article en accès ouvert avec un communiqué" in reasons and "publication dans Nature" in reasons
+    assert score(announced) > score(deposit_only) > score(replace(paper, publications=(minor,), news_items=0))

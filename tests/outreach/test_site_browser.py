@@ -183,3 +183,19 @@ def test_no_request_leaves_loopback(site, driver):
     outside = [u for u in urls if not (u.startswith(server.url) or u.startswith("file://") or u.startswith("data:"))]
     assert outside == []
     assert all(client == "127.0.0.1" for client, _ in server.requests)
+
+
+def test_every_page_links_both_subscriptions(site, driver):
+    import httpx
+
+    _, server = site
+    for page in ("index.html", "chronologie.html", "initiatives/volcans.html"):
+        driver.get(server.url + page)
+        agenda = driver.find_element("css selector", "footer a[href$='agenda.ics']")
+        atom = driver.find_element("css selector", "footer a[href$='initiatives.atom']")
+        assert agenda.is_displayed() and atom.is_displayed(), page
+        assert "agenda" in agenda.text and "Atom" in atom.text
+        alternate = driver.find_element("css selector", "link[rel='alternate'][type='application/atom+xml']")
+        for href in (agenda.get_property("href"), atom.get_property("href"), alternate.get_property("href")):
+            assert href.startswith(server.url) and httpx.get(href).status_code == 200, href
+    assert httpx.get(server.url + "agenda.ics").text.startswith("BEGIN:VCALENDAR")

@@ -2,8 +2,9 @@
 
 `publish_map` writes index.html (search box and filters), one page per initiative (with its
 evidence links), qui-fait-quoi.html (organisers x kinds), chronologie.html (coming and past
-editions), data.js (the catalogue as a script, so pages work from a file share) and CSV/Parquet
-exports. Pages use only files from the folder: no request to any outside server. Every crawled
+editions), data.js (the catalogue as a script, so pages work from a file share), CSV/Parquet
+exports, and two subscriptions every page links: agenda.ics (coming editions, agenda.py) and
+initiatives.atom (newly validated initiatives, feed.py). Pages use only files from the folder: no request to any outside server. Every crawled
 string goes through Jinja2 autoescaping. `serve_map` previews the folder on 127.0.0.1.
 """
 
@@ -24,6 +25,8 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from pipeline.outreach.catalogue import Initiative
+from pipeline.outreach.site.agenda import render_agenda
+from pipeline.outreach.site.feed import FEED_FILE, render_feed, validated_since
 from pipeline.outreach.site.exports import data_script, write_csv, write_parquet
 from pipeline.outreach.site.views import (
     card_of, day_label, filter_options, matrix_rows, page_name, timeline_sections,
@@ -64,6 +67,8 @@ def publish_map(initiatives: Sequence[Initiative], folder: Path, *, generated_at
     _write(folder / "chronologie.html", env.get_template("timeline.html.j2").render(
         root="", page="timeline", sections=timeline_sections(shown, today), **common))
     _write(folder / "data.js", data_script(shown))
+    _write(folder / "agenda.ics", render_agenda(shown, today, generated_at))
+    _write(folder / FEED_FILE, render_feed(shown, validated_since(shown, folder, generated_at), generated_at))
     write_csv(shown, folder / "initiatives.csv")
     write_parquet(shown, folder / "initiatives.parquet")
     seconds = time.perf_counter() - started
@@ -88,10 +93,10 @@ def _remove_stale_pages(pages: Path, keep: set[str]) -> None:
             path.unlink()
 
 
-def _write(path: Path, text: str) -> None:
+def _write(path: Path, text: str | bytes) -> None:
     """Write through a temporary file so a reader of the share never sees half a page."""
     temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(text, encoding="utf-8")
+    temporary.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
     temporary.replace(path)
 
 
