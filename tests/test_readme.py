@@ -44,3 +44,9 @@ def test_every_sources_key_is_explained_in_the_example_file() -> None:
         k for k in SettingsModel.model_fields if k not in settings_text and f"`{k}`" not in readme
     )
     assert missing_settings == []
+
+
+def test_test_files_have_unique_names() -> None:
+    """pytest imports test files by basename (rootdir mode): two test_x.py in two folders collide."""
+    names = [p.name for p in (ROOT / "tests").rglob("test_*.py")]
+    assert sorted({n for n in names if names.count(n) > 1}) == []
