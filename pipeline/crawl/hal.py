@@ -12,8 +12,9 @@ crawl stops at the last page (numFound reached, no docs, or the cursor no longer
 `source.max_pages` pages, once `source.max_new_items` new deposits are read, or, after the first
 run, at the first page holding a deposit already stored (newest first: the rest is known). Every
 request goes through the Fetcher (guard, robots.txt, per-origin delay, retries, timeouts), so a HAL
-failure is a source failure with the fetch's code; an answer
-that is not HAL's JSON fails with `bad_hal_response`.
+failure is a source failure with the fetch's code; an answer of another type than JSON (an HTML
+error page) fails with `content_type` at intake, and JSON that is not HAL's answer with
+`bad_hal_response`.
 
 Each deposit becomes an Item: title, date (publication, else production, else deposit), abstract
 as text, the HAL page as url, and a Publication (authors, journal or conference, DOI, document

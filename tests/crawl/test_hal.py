@@ -93,7 +93,7 @@ def test_an_empty_collection_is_a_success_with_no_item() -> None:
 
 
 @pytest.mark.parametrize(("mode", "code"), [("error", "http_500"), ("bad_request", "http_400"),
-                                            ("html", "bad_hal_response")])
+                                            ("html", "content_type")])
 def test_hal_errors_are_source_failures(mode: str, code: str) -> None:
     with serve_hal(three_pages()) as api:
         api.mode = mode
