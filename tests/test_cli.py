@@ -106,6 +106,15 @@ def test_sources_prints_one_line_per_source(db: Path, capsys: pytest.CaptureFixt
     assert lines[1].split()[:2] == ["lab-a", "ok"]
 
 
+def test_sources_says_how_far_a_backfill_got(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    later = NOW + timedelta(days=1)
+    with store.open_store(db) as conn:
+        outcome = SourceOutcome("lab-a", later, "ok", backfill_done=120, backfill_total=400)
+        store.save_crawl(conn, "r2", [CrawlResult("lab-a", outcome)], later)
+    assert main(["sources", "--db", str(db)]) == 0
+    assert "(backfill in progress: 120 of 400 pages)" in capsys.readouterr().out.splitlines()[1]
+
+
 def test_check_lists_the_errors_of_both_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     sources = tmp_path / "sources.yaml"
     sources.write_text("sources:\n  - {id: a, name: A, kind: blog, url: 'https://a.org/', category: research}\n",

@@ -19,7 +19,7 @@ PORT_OFFSET = int(os.environ.get("REALSITES_PORT_OFFSET", "100"))
 # floors reached on the 8 shared sites; the titles and the flat-listing site belong to other work
 FLOORS = {
     "full": {"recall": 0.93, "precision": 0.99, "date": 0.97, "text_f1": 0.95},
-    "feeds": {"recall": 0.92, "precision": 0.99, "date": 0.97, "text_f1": 0.93},
+    "feeds": {"recall": 0.91, "precision": 0.99, "date": 0.97, "text_f1": 0.93},
 }
 
 
