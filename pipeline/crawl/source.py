@@ -12,6 +12,9 @@ at most `source.max_new_items` pages are fetched per run.
   the first listing page that has nothing new). When the page budget runs out, the listing's
   validator is not kept, so the next run sees the listing again and fetches the rest.
 - sitemap: the sitemap (or the children of a sitemap index), new URLs, newest lastmod first.
+
+Once every page is in, settle.py applies the source's template (titles, text) and leaves out the
+pages that are no item (home, listing, pagination, about, empty placeholder).
 """
 
 from __future__ import annotations
@@ -91,7 +94,10 @@ def crawl_source(source: Source, fetcher: Fetcher, state: SourceState, now: date
     run = _Run(source, fetcher, state, frozenset({host}) if host else frozenset(), page_budget=source.max_new_items)
     crawl = {"feed": _crawl_feed, "html": _crawl_html, "sitemap": _crawl_sitemap}[source.kind]
     failure = crawl(run)
-    items = settle_items(run.items, run.item_pages).items
+    settled = settle_items(run.items, run.item_pages)
+    items = settled.items
+    if settled.not_items:
+        logger.info("source %s: pages that are no item, not stored: %s", source.id, dict(settled.not_items))
     status = "ok"
     code, detail = None, ""
     if isinstance(failure, FetchResult):
