@@ -17,6 +17,10 @@ backfill_total item pages), no validator is kept, and the next run carries on wh
   the first listing page that has nothing new).
 - sitemap: the sitemap (or the children of a sitemap index), new URLs, newest lastmod first.
 - hal: the newest deposits of a HAL collection or structure, from HAL's search API (see hal.py).
+
+Once every page is in, settle.py applies the source's template (titles, text) and leaves out the
+pages that are no item (home, listing, pagination, about, empty placeholder); those pages are
+remembered (empty_pages) so that later runs do not fetch them again.
 """
 
 from __future__ import annotations
@@ -143,6 +147,8 @@ def crawl_source(source: Source, fetcher: Fetcher, state: SourceState, now: date
     failure = crawl(run)
     settled = settle_items(run.items, run.page_of)
     items = settled.items
+    if settled.not_items:
+        logger.info("source %s: pages that are no item, not stored: %s", source.id, dict(settled.not_items))
     run.empty_pages.extend((url, f"no_item_{reason}") for url, reason in settled.left_out)  # not fetched again
     status, code, detail = _status(failure)
     pending = (run.left_for_later > 0 or run.listing_left) and status != "error"
