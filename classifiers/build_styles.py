@@ -24,8 +24,8 @@ from build_seed import build_url, fill_slots
 HERE = Path(__file__).resolve().parent
 
 STUDENT_MIX = {"student/ctf_writeup": 1, "student/robot_report": 1, "student/student_paper": 1,
-               "student/asso_event": 1, "student/club_training": 1, "student/alumni": 1, "student/en_club": 0.3, "student/en_ctf_writeup": 0.3,
-               "student/project_team": 1, "student/newspaper_culture": 0.5}
+               "student/asso_event": 1, "student/club_training": 1, "student/alumni": 1, "student/en_club": 0.3,
+               "student/en_ctf_writeup": 0.3, "student/project_team": 1, "student/newspaper_culture": 0.5}
 TEACHING_MIX = {"teaching/syllabus": 1, "teaching/exam_notice": 1, "teaching/tutorial": 1, "teaching/lecture": 1,
                 "teaching/class_week": 1, "teaching/internship": 1, "teaching/en_course": 0.3,
                 "teaching/pedagogical_article": 0.6, "teaching/en_tutorial": 0.3}
@@ -35,26 +35,28 @@ RESEARCH_MIX = {"research/seminar_abstract": 1, "research/en_seminar": 0.7, "res
 
 # kind -> (declared category, {style: weight}); off-category styles are the rarer entries
 KINDS: dict[str, tuple[str, dict[str, float]]] = {
-    "ctf_team": ("student", {"student/ctf_writeup": 6, "student/en_ctf_writeup": 3, "student/asso_event": 2, "student/club_training": 2,
-                             "research/seminar_abstract": 0.4}),
-    "robot_club": ("student", {"student/robot_report": 7, "student/project_team": 2, "student/asso_event": 2, "student/en_club": 0.5,
-                               "teaching/internship": 0.3}),
-    "student_paper": ("student", {"student/student_paper": 7, "student/newspaper_culture": 3, "student/asso_event": 1, "teaching/exam_notice": 0.4,
+    "ctf_team": ("student", {"student/ctf_writeup": 6, "student/en_ctf_writeup": 3, "student/asso_event": 2,
+                             "student/club_training": 2, "research/seminar_abstract": 0.4}),
+    "robot_club": ("student", {"student/robot_report": 7, "student/project_team": 2, "student/asso_event": 2,
+                               "student/en_club": 0.5, "teaching/internship": 0.3}),
+    "student_paper": ("student", {"student/student_paper": 7, "student/newspaper_culture": 3,
+                                  "student/asso_event": 1, "teaching/exam_notice": 0.4,
                                   "research/network_event": 0.3}),
     "algo_club": ("student", {"student/club_training": 6, "student/asso_event": 2, "student/ctf_writeup": 1.5}),
     "alumni": ("student", {"student/alumni": 6, "student/asso_event": 3, "research/newsletter": 0.3}),
-    "course_blog": ("teaching", {"teaching/tutorial": 7, "teaching/en_tutorial": 1, "teaching/exam_notice": 1, "teaching/lecture": 1,
-                                 "student/asso_event": 0.2}),
+    "course_blog": ("teaching", {"teaching/tutorial": 7, "teaching/en_tutorial": 1, "teaching/exam_notice": 1,
+                                 "teaching/lecture": 1, "student/asso_event": 0.2}),
     "lecture_site": ("teaching", {"teaching/lecture": 6, "teaching/syllabus": 2, "teaching/en_course": 1}),
-    "class_site": ("teaching", {"teaching/class_week": 6, "teaching/pedagogical_article": 2.5, "teaching/exam_notice": 2, "teaching/lecture": 1.5,
-                                "teaching/tutorial": 0.5}),
+    "class_site": ("teaching", {"teaching/class_week": 6, "teaching/pedagogical_article": 2.5,
+                                "teaching/exam_notice": 2, "teaching/lecture": 1.5, "teaching/tutorial": 0.5}),
     "programme": ("teaching", {"teaching/syllabus": 3, "teaching/internship": 3, "teaching/exam_notice": 2,
                                "student/asso_event": 0.4, "research/seminar_abstract": 0.3}),
-    "lab_blog_en": ("research", {"research/en_blog": 7, "research/en_news": 2.5, "research/en_seminar": 1.5, "research/position": 1,
-                                 "teaching/en_course": 0.3}),
+    "lab_blog_en": ("research", {"research/en_blog": 7, "research/en_news": 2.5, "research/en_seminar": 1.5,
+                                 "research/position": 1, "teaching/en_course": 0.3}),
     "research_network": ("research", {"research/network_event": 5, "research/seminar_abstract": 3,
                                       "research/position": 0.8, "teaching/syllabus": 0.3}),
-    "lab_fr": ("research", {"research/seminar_abstract": 3, "research/fr_lab_news": 3, "research/outreach_event": 1.2, "research/newsletter": 2, "research/position": 2,
+    "lab_fr": ("research", {"research/seminar_abstract": 3, "research/fr_lab_news": 3,
+                            "research/outreach_event": 1.2, "research/newsletter": 2, "research/position": 2,
                             "research/network_event": 1, "research/en_seminar": 1, "teaching/lecture": 0.3,
                             "student/asso_event": 0.2}),
     "faculty_news": ("mixed", {**STUDENT_MIX, **TEACHING_MIX, **RESEARCH_MIX}),
@@ -118,7 +120,8 @@ def compose(style: dict, styles: dict, slots: dict, rng: random.Random, memo: di
     """An opening, 2-6 body sentences, maybe one foreign sentence, maybe a closing."""
     body = rng.sample(style["body"], min(rng.randint(2, 6), len(style["body"])))
     if rng.random() < CROSS_PROBABILITY:
-        others = [s for s in styles.values() if s["category"] != style["category"] and s.get("lang") == style.get("lang")]
+        others = [s for s in styles.values()
+                  if s["category"] != style["category"] and s.get("lang") == style.get("lang")]
         body.insert(rng.randint(0, len(body)), rng.choice(rng.choice(others)["body"]))
     sentences = [rng.choice(style["open"]), *body]
     if rng.random() < 0.7:

@@ -19,7 +19,8 @@ Command = Callable[..., argparse.ArgumentParser]
 def add_commands(command: Command, db_arg: Callable[[argparse.ArgumentParser], None]) -> None:
     p = command("label", _label_usage, "export items to review, or import the officer's corrections")
     sub = p.add_subparsers(required=True, metavar="ACTION")
-    export = sub.add_parser("export", help="write a CSV of the items to check first: departures from the source's category, then the least sure")
+    export = sub.add_parser("export", help="write a CSV of the items to check first (departures from the "
+                                          "source's category, least sure)")
     export.set_defaults(handler=_label_export)
     db_arg(export)
     export.add_argument("--out", type=Path, default=Path("outputs/a-verifier.csv"), help="CSV to write")
