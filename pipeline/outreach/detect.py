@@ -1,7 +1,9 @@
 """Items -> proposed outreach initiatives.
 
-`propose_initiatives` keeps the items the outreach detector (pipeline.outreach.model) accepts and
-reads from each one a proposed Initiative: kind, audience, dates (pipeline.digest.events), place and
+`propose_initiatives` keeps the stories (never a listing or an about page: pipeline.digest.pages)
+that are outreach actions for a non-specialist public (`is_outreach_action`: the text names its
+public near the start, or the detector of pipeline.outreach.model is sure) and reads from each one a
+proposed Initiative: kind, audience, dates (pipeline.digest.events), place and
 contact as published; the source's name is the default organiser. Proposals for editions of the
 same initiative are then grouped by `merge_editions` (pipeline.outreach.merge), re-exported here.
 """
