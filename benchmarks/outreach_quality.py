@@ -29,6 +29,8 @@ from pipeline.demo.run import SITES, write_sources  # noqa: E402
 from pipeline.demo.server import serve_sites  # noqa: E402
 from pipeline.crawl.fetch import Fetcher  # noqa: E402
 from pipeline.models import Item, SourceState  # noqa: E402
+from pipeline.digest.pages import non_story_pages  # noqa: E402
+from pipeline.outreach.detect import is_outreach_action  # noqa: E402
 from pipeline.outreach.model import (  # noqa: E402
     HELDOUT_FILE, TARGET_PRECISION, OutreachModel, choose_threshold, evaluate_grouped, evaluate_model, load_examples, score_items, train_outreach_model,
 )
@@ -55,8 +57,10 @@ def read_demo_labels() -> dict[str, bool]:
 
 def evaluate_demo(model: OutreachModel) -> None:
     labels = read_demo_labels()
-    items = [i for i in crawl_demo_items() if urlsplit(i.url).path in labels]
+    crawled = crawl_demo_items()
+    items = [i for i in crawled if urlsplit(i.url).path in labels]
     scores = score_items(model, items)
+    evaluate_demo_proposals(crawled, items, scores, labels, model)
     truth = [labels[urlsplit(i.url).path] for i in items]
     predicted = [s >= model.threshold for s in scores]
     tp = sum(p and t for p, t in zip(predicted, truth))
@@ -74,6 +78,17 @@ def evaluate_demo(model: OutreachModel) -> None:
     for item, score, p, t in sorted(zip(items, scores, predicted, truth), key=lambda r: -r[1]):
         if p != t:
             print(f"  {'FP' if p else 'FN'} {score:.2f} {item.title}")
+
+
+def evaluate_demo_proposals(crawled: list[Item], items: list[Item], scores: list[float], labels: dict[str, bool],
+                            model: OutreachModel) -> None:
+    """What becomes a proposal: the detector checked by `is_outreach_action`, listings excluded."""
+    no_story = non_story_pages(crawled)
+    proposed = [i.item_id not in no_story and is_outreach_action(i, s, model.threshold) for i, s in zip(items, scores)]
+    truth = [labels[urlsplit(i.url).path] for i in items]
+    tp = sum(p and t for p, t in zip(proposed, truth))
+    print(f"demo proposals   : precision={tp / max(sum(proposed), 1):.3f} recall={tp / max(sum(truth), 1):.3f} "
+          f"(detector checked by is_outreach_action, pages that are no story excluded)")
 
 
 def main() -> int:

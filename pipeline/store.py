@@ -534,6 +534,20 @@ def save_worthiness(conn: duckdb.DuckDBPyConnection, scores: Sequence[tuple[str,
     )
 
 
+def cluster_members(conn: duckdb.DuckDBPyConnection, cluster_ids: Sequence[str]) -> dict[str, list[Item]]:
+    """Every item of the given clusters, by cluster id."""
+    if not cluster_ids:
+        return {}
+    rows = conn.execute(
+        "SELECT cluster_id, item_id FROM items WHERE cluster_id IN (SELECT unnest(?))", [list(cluster_ids)]
+    ).fetchall()
+    by_id = {i.item_id: i for i in load_items(conn, [r[1] for r in rows])}
+    members: dict[str, list[Item]] = {}
+    for cluster_id, item_id in rows:
+        members.setdefault(cluster_id, []).append(by_id[item_id])
+    return members
+
+
 def load_candidates(conn: duckdb.DuckDBPyConnection, since: datetime, until: datetime) -> list[Candidate]:
     """One candidate per cluster whose first item was seen in [since, until), tagged items only."""
     rows = conn.execute(

@@ -5,7 +5,8 @@ their links but never become a digest entry or an initiative proposal. The decis
 itself and the other pages of its source, never a site's name or its own URL conventions:
 
 - `index`: the page is the parent of several other pages of its source (its path is their prefix),
-  or its text repeats the titles or the openings of several of them (a news listing, a tag page);
+  or its text starts with, and repeats, the titles or openings of several of them (a news listing,
+  a tag page; a story followed by a "latest news" box is still a story);
 - `section`: its title is only the name of a section or a site page ("Actualités", "Blog",
   "À propos", "Contact", "Publications", "Talks"...);
 - `placeholder`: there is nearly no text ("à venir", a thank-you page).
@@ -16,7 +17,7 @@ itself and the other pages of its source, never a site's name or its own URL con
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import Iterable, Sequence
 from urllib.parse import unquote, urlsplit
 
@@ -28,6 +29,8 @@ MIN_CHILDREN = 2  # a path that prefixes this many sibling pages is an index
 MIN_REPEATED = 2  # a text quoting this many sibling titles or openings is a listing
 OPENING_CHARS = 60  # how much of a sibling's opening must recur
 MIN_TITLE_CHARS = 12  # shorter titles are too common to prove a quotation
+LISTING_START_CHARS = 200  # a listing quotes its first entry within this many characters...
+LISTING_START_SHARE = 0.2  # ...or this share of its text
 
 # Folded titles of section and site pages, in French and English.
 SECTION_WORDS = (
@@ -101,16 +104,21 @@ def _children(item: Item, others: Sequence[Item]) -> int:
 
 
 def _quoted(item: Item, others: Sequence[Item]) -> int:
+    """How many sibling titles or openings the text repeats, when it starts with them (a listing);
+    a story followed by a "latest news" box starts with its own text."""
     text = fold_for_matching(f"{item.summary}\n{item.text}")
     if not text:
         return 0
     own_title = fold_for_matching(item.title)
-    count = 0
-    for other in others:
+    openings = [fold_for_matching(o.text or o.summary)[:OPENING_CHARS] for o in others]
+    shared = {o for o, n in Counter(openings).items() if n > 1}  # a site header every page starts with
+    positions = []
+    for other, opening in zip(others, openings):
         title = fold_for_matching(other.title)
-        opening = fold_for_matching(other.text or other.summary)[:OPENING_CHARS]
         if len(title) >= MIN_TITLE_CHARS and title != own_title and title in text:
-            count += 1
-        elif len(opening) >= OPENING_CHARS and text.find(opening) > 0:  # at 0: a shared template, not a quote
-            count += 1
-    return count
+            positions.append(text.find(title))
+        elif len(opening) >= OPENING_CHARS and opening not in shared and text.find(opening) > 0:
+            positions.append(text.find(opening))  # at 0: a template this page shares, not a quote
+    if not positions or min(positions) > max(LISTING_START_CHARS, LISTING_START_SHARE * len(text)):
+        return 0
+    return len(positions)

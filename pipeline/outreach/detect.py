@@ -1,7 +1,9 @@
 """Items -> proposed outreach initiatives.
 
-`propose_initiatives` keeps the items the outreach detector (pipeline.outreach.model) accepts and
-reads from each one a proposed Initiative: kind, audience, dates (pipeline.digest.events), place and
+`propose_initiatives` keeps the stories (never a listing or an about page: pipeline.digest.pages)
+that are outreach actions for a non-specialist public (`is_outreach_action`: the text names its
+public near the start, or the detector of pipeline.outreach.model is sure) and reads from each one a
+proposed Initiative: kind, audience, dates (pipeline.digest.events), place and
 contact as published; the source's name is the default organiser. Proposals for editions of the
 same initiative are then grouped by `merge_editions` (pipeline.outreach.merge), re-exported here.
 """
@@ -113,12 +115,12 @@ def is_outreach_action(item: Item, score: float, threshold: float) -> bool:
     """An action for a non-specialist public: the detector's word, checked against what the text says.
 
     The story must say, near its start, that it is for the public (an open event, pupils, "grand
-    public"...) unless the detector is very sure; course material, technical write-ups and an
-    association's internal life (its title) are never proposals."""
+    public"...) unless the detector is very sure; course material (its title, or several course
+    cues), technical write-ups and an association's internal life (its title) are never proposals."""
     title = fold_for_matching(item.title)
     lead = fold_for_matching(f"{item.title}\n{(item.text or item.summary)[:PUBLIC_LEAD_CHARS]}")
     folded = fold_for_matching(f"{item.title}\n{(item.text or item.summary)[:TEXT_CHARS]}")
-    if INSIDER_CUES.search(title) or COURSE_CUES.search(lead) or code_share(item.text) >= TECHNICAL_SHARE:
+    if INSIDER_CUES.search(title) or COURSE_CUES.search(title) or code_share(item.text) >= TECHNICAL_SHARE:
         return False
     if len({m.group(0) for m in COURSE_CUES.finditer(folded)}) >= REPEATED_CUES:
         return False

@@ -8,7 +8,7 @@ publishes the analysts' snapshot. Weekly (digest_steps): build_week_digest -> se
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Sequence
@@ -224,10 +224,13 @@ def _current_model(examples: Sequence[classify.LabelledItem], model_dir: Path) -
 
 
 def score_items(db: Path, now: datetime, lookback_days: int = 60, run_id: str = "") -> int:
-    """Compute the mediation-worthiness of the stories of the last weeks (for v_items); a story
-    that cannot be scored is recorded in item_failures (score_error)."""
+    """Compute the mediation-worthiness of the stories of the last weeks (for v_items): every item
+    of a story is scored on its own text, with the story's coverage; an item that cannot be scored
+    is recorded in item_failures (score_error)."""
     with store.open_store(db) as conn:
-        candidates = store.load_candidates(conn, now - timedelta(days=lookback_days), now + timedelta(days=1))
+        stories = store.load_candidates(conn, now - timedelta(days=lookback_days), now + timedelta(days=1))
+        members = store.cluster_members(conn, [c.cluster_id for c in stories])
+        candidates = [replace(c, item=item) for c in stories for item in members.get(c.cluster_id, [c.item])]
         weights = learn.weights_from_grades(store.load_graded_items(conn))
         no_story = pages.non_story_pages([c.item for c in candidates])
         scores, failures = each_item(candidates, lambda c: _score(c, now, weights, no_story.get(c.item.item_id)),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timezone
 
 from pipeline.digest.pages import is_story, non_story_pages, story_code
@@ -51,3 +52,18 @@ def test_pages_of_other_sources_do_not_count():
     section = page("/news/", "Ce qui se passe au club", "Bienvenue ! " + BODY, source="club")
     others = [page(f"/news/2026/{n}/", f"Nouvelle {n} d'un autre site", BODY, source="autre") for n in range(3)]
     assert non_story_pages([section, *others]) == {}
+
+
+def test_a_story_followed_by_a_latest_news_box_is_still_a_story():
+    titles = ["Victoire à la coupe régionale de robotique", "Atelier soudure pour les débutants du club"]
+    posts = [page(f"/{n}-post/", t, f"Texte complet de l'article {n}. " + BODY) for n, t in enumerate(titles)]
+    story = page("/robot-trieur/", "Notre robot trieur au salon", BODY * 3 + "\nÀ lire aussi\n" + "\n".join(titles))
+    assert non_story_pages([story, *posts]) == {}
+
+
+def test_a_site_header_every_page_starts_with_is_no_quotation():
+    header = "Laboratoire de robotique et de systèmes embarqués, université d'exemple. "
+    posts = [replace(page(f"/{n}-post/", f"Nouvelle numéro {n} du laboratoire", header + f"Article {n}. " + BODY),
+                     summary="Laboratoire de robotique | accueil | contact")  # the header recurs after the summary
+             for n in range(4)]
+    assert non_story_pages(posts) == {}
