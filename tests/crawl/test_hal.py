@@ -14,7 +14,8 @@ from pipeline.crawl.source import crawl_source
 from pipeline.models import CrawlSettings, Source, SourceState
 
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
-SETTINGS = CrawlSettings(per_origin_delay_s=0.0, total_timeout_s=2.0, read_timeout_s=1.0, max_retries=0)
+SETTINGS = CrawlSettings(per_origin_delay_s=0.0, total_timeout_s=30.0, read_timeout_s=15.0, max_retries=0)
+IMPATIENT = CrawlSettings(per_origin_delay_s=0.0, total_timeout_s=1.0, read_timeout_s=0.5, max_retries=0)
 
 
 def hal_source(url: str, **fields) -> Source:
@@ -104,7 +105,7 @@ def test_hal_errors_are_source_failures(mode: str, code: str) -> None:
 def test_a_slow_answer_times_out_as_a_source_failure() -> None:
     with serve_hal(three_pages()) as api:
         api.mode, api.delay_s = "slow", 3.0
-        result = crawl(hal_source(api.url))
+        result = crawl(hal_source(api.url), settings=IMPATIENT)
     assert result.outcome.status == "error" and result.outcome.error_code == "timeout"
 
 

@@ -1,13 +1,11 @@
-"""The map's subscriptions: agenda.ics (read back by icalendar and by vobject; UIDs stable across
-nightly refreshes) and the Atom feed of newly validated initiatives (read back by feedparser)."""
+"""The map's agenda.ics (read back by icalendar and by vobject; UIDs stable across nightly refreshes),
+and the links of every page to both subscriptions (the agenda and the Atom feed)."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 
-import feedparser
 import icalendar
 import vobject
 
@@ -74,22 +72,6 @@ def test_a_nightly_refresh_changes_no_uid_of_an_unchanged_event(tmp_path) -> Non
     unchanged = "pint-2026@veille-scientifique.invalid"
     assert {k: v for k, v in after[unchanged].items() if k != "DTSTAMP"} == \
         {k: v for k, v in before[unchanged].items() if k != "DTSTAMP"}
-
-
-def test_the_feed_lists_validated_initiatives_once_newest_first(tmp_path) -> None:
-    publish_map(catalogue(), tmp_path, generated_at=NOW)
-    first = feedparser.parse((tmp_path / "initiatives.atom").read_bytes())
-    assert not first.bozo and first.feed.title.startswith("Nouvelles initiatives")
-    assert sorted(e.title for e in first.entries) == ["Conférence passée", "Pint of Science", "Podcast"]
-    validated_now = replace(catalogue()[1], validated=True)
-    later = NOW + timedelta(days=1)
-    publish_map([*catalogue()[:1], validated_now, *catalogue()[2:]], tmp_path, generated_at=later)
-    second = feedparser.parse((tmp_path / "initiatives.atom").read_bytes())
-    assert second.entries[0].title == "Portes ouvertes, « labo » ; chimie"
-    assert second.entries[0].link.endswith("initiatives/portes.html")
-    assert {e.id: e.updated for e in second.entries[1:]} == {e.id: e.updated for e in first.entries}
-    state = json.loads((tmp_path / "validated-since.json").read_text(encoding="utf-8"))
-    assert datetime.fromisoformat(state["portes"]) == later and datetime.fromisoformat(state["pint"]) == NOW
 
 
 def test_every_page_links_both_subscriptions(tmp_path) -> None:
