@@ -137,8 +137,9 @@ def relay_title(original: Original, rng: random.Random) -> tuple[str, str]:
         return f"{title} - les informations pratiques", style
     if style == "prefix":
         return f"[{rng.choice(CATEGORIES)}] {title}", style
+    # a title of its own: a few of the story's long words, not a run of its text
     keywords = [w.strip(",.;:!?()«»\"'") for w in original.paragraphs[0].split()]
-    keywords = list(dict.fromkeys(w for w in keywords if len(w) >= 6))[:4]  # a title of its own from the story's words
+    keywords = list(dict.fromkeys(w for w in keywords if len(w) >= 6))[::3][:4]
     return f"À la une : {', '.join(keywords) or 'une actualité de nos partenaires'}", style
 
 
