@@ -19,8 +19,9 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Sequence
 
@@ -76,7 +77,7 @@ def _parser() -> argparse.ArgumentParser:
     initiatives_arg(p)
     p = command("digest", _digest, "build the weekly digest (and send it with --send)")
     db_arg(p)
-    p.add_argument("--week", help="ISO week, e.g. 2026-W48 (default: the week that just ended)")
+    p.add_argument("--week", type=_iso_week, help="ISO week, e.g. 2026-W48 (default: the week that just ended)")
     p.add_argument("--send", action="store_true", help="email it (VEILLE_SMTP_* and VEILLE_MAIL_* variables)")
     p.add_argument("--force", action="store_true", help="send again even if this week's digest was sent")
     p.add_argument("--out", type=Path, default=Path("outputs/digests"), help="archive folder")
@@ -103,6 +104,18 @@ def _parser() -> argparse.ArgumentParser:
 
     cli_officer.add_commands(command, db_arg)
     return parser
+
+
+def _iso_week(value: str) -> str:
+    """An ISO week as 2026-W48, checked against the calendar (usage error, exit 2, otherwise)."""
+    match = re.fullmatch(r"(\d{4})-W(\d{2})", value.strip())
+    try:
+        if match is None:
+            raise ValueError
+        date.fromisocalendar(int(match[1]), int(match[2]), 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not an ISO week such as 2026-W48") from None
+    return value.strip()
 
 
 def _print_config_errors(exc: ConfigInvalid) -> None:

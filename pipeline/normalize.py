@@ -142,12 +142,13 @@ _C0_AND_SPACE = "".join(map(chr, range(0x21)))
 
 def join_url(base: str, href: str, keep_fragment: bool = False) -> str | None:
     """`href` made absolute against `base` (without its fragment unless `keep_fragment`); None when
-    it cannot be parsed (e.g. "http://[::1") or is not an http(s) link (javascript:, mailto:, data:)."""
+    it cannot be parsed (e.g. "http://[::1"), has no host ("https:") or is not an http(s) link
+    (javascript:, mailto:, data:)."""
     href = re.sub("[\t\n\r]", "", href).strip(_C0_AND_SPACE)  # as browsers read an href
     try:
         url = urljoin(base, href)
         url = url if keep_fragment else url.split("#", 1)[0]
-        scheme = urlsplit(url).scheme
+        parts = urlsplit(url)
     except ValueError:
         return None
-    return url if scheme in ("http", "https") else None
+    return url if parts.scheme.lower() in ("http", "https") and parts.hostname else None

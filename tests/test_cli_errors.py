@@ -144,3 +144,11 @@ def test_digest_send_refused_for_good(empty_db: Path, tmp_path: Path, smtp: Mail
     assert main(["digest", "--db", str(empty_db), "--out", str(tmp_path / "d"), "--send", "--week", "2026-W48"]) == 1
     line = one_line_error(capsys)
     assert "554" in line and smtp.attempts == 1
+
+
+def test_digest_with_a_week_the_calendar_does_not_have(empty_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as usage:
+        main(["digest", "--db", str(empty_db), "--week", "2026-W99"])
+    assert usage.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "not an ISO week such as 2026-W48" in err

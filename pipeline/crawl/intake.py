@@ -101,9 +101,27 @@ def admitted_date(value: datetime | None) -> datetime | None:
 
 
 def admit_item(item: Item) -> Item:
-    """`item` with a one-line bounded title and a plausible date (or none)."""
-    title = one_line(item.title)
+    """`item` with a one-line bounded title, a plausible date (or none), and texts the store can
+    hold (no lone surrogates)."""
+    title = storable(one_line(item.title))
     published = admitted_date(item.published_at)
-    if title == item.title and published == item.published_at:
+    texts = {name: storable(getattr(item, name)) for name in _TEXT_FIELDS}
+    if title == item.title and published == item.published_at and all(
+            texts[name] is getattr(item, name) for name in _TEXT_FIELDS):
         return item
-    return replace(item, title=title, published_at=published, content_hash=content_hash(title, item.text))
+    return replace(item, title=title, published_at=published, **texts,
+                   content_hash=content_hash(title, texts["text"]))
+
+
+_TEXT_FIELDS = ("url", "text", "summary", "lang", "image_url", "guid")
+
+
+def storable(value: str | None) -> str | None:
+    """`value` itself when it is valid Unicode for UTF-8, else without what UTF-8 cannot hold."""
+    if value is None:
+        return None
+    try:
+        value.encode("utf-8")
+        return value
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "ignore").decode("utf-8")

@@ -246,26 +246,30 @@ def _json_feed_item(entry: object, base_url: str) -> FeedItem | None:
     if not isinstance(entry, dict):
         return None
     link = entry.get("url") or entry.get("external_url") or entry.get("id")
-    url = join_url(base_url, link, keep_fragment=True) if isinstance(link, str) and link.strip() else None
+    link = _text(link) if isinstance(link, str) else ""
+    url = join_url(base_url, link, keep_fragment=True) if link.strip() else None
     if not url:
         return None
     content = html_to_text(_text(entry.get("content_html"))) or clean_text(_text(entry.get("content_text")))
-    date = entry.get("date_published") or entry.get("date_modified")
+    date = _text(entry.get("date_published") or entry.get("date_modified"))
     image = entry.get("image")
     return FeedItem(
         url=url,
         title=clean_text(_text(entry.get("title"))),
-        published_at=parse_date_value(date) if isinstance(date, str) else None,
+        published_at=parse_date_value(date) if date else None,
         summary=clean_text(_text(entry.get("summary"))) or content[:500],
         content=content,
-        guid=str(entry.get("id")) if entry.get("id") is not None else None,
-        image_url=join_url(base_url, image) if isinstance(image, str) else None,
+        guid=_text(entry.get("id")) or None,
+        image_url=join_url(base_url, _text(image)) if isinstance(image, str) else None,
     )
 
 
 def _text(value: object) -> str:
-    """A JSON value as text: strings as they are, numbers written out, anything else empty."""
-    return value if isinstance(value, str) else str(value) if isinstance(value, (int, float)) else ""
+    """A JSON value as text: strings without lone surrogates ("\\ud800" escapes, which no UTF-8
+    store accepts), numbers written out, anything else empty."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "ignore").decode("utf-8")
+    return str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else ""
 
 
 def _parse_json_feed(result: FetchResult) -> ParsedFeed | Failure:

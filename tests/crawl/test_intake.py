@@ -89,3 +89,11 @@ def test_impossible_dates_are_no_dates(published: datetime) -> None:
 def test_a_sound_item_is_kept_as_it_is() -> None:
     item = Item("i1", "s", "http://h/a", "Un titre", datetime(2025, 3, 1, tzinfo=UTC), "texte", content_hash="h")
     assert admit_item(item) is item
+
+
+def test_texts_the_store_cannot_hold_are_made_storable() -> None:
+    item = Item("i1", "s", "http://h/a\ud800", "Titre \udc00", None, "texte \ud83d fin", summary="ok",
+                guid="g\ud800")
+    admitted = admit_item(item)
+    assert (admitted.url, admitted.title, admitted.text, admitted.guid) == ("http://h/a", "Titre", "texte  fin", "g")
+    assert admitted.summary is item.summary

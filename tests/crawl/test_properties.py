@@ -41,6 +41,7 @@ TOKENS = [
     "/relative/path", "http://[", "\\x00javascript:alert(1)", "&amp;", "&#0;", "&#x110000;", "&unknown;", "\r\n", "\x00", "\ufeff", "é", "Ω", "☃",
     "<!-- comment -->", "<!ENTITY x 'y'>", "{\"version\": \"https://jsonfeed.org/version/1.1\", \"items\": [",
     "{\"url\": 7, \"title\": null, \"date_published\": \"9999-12-31T23:59:59Z\"}", "]}",
+    "{\"url\": \"/a\\ud800\", \"id\": \"\\udc00\", \"title\": \"\\ud83d\", \"image\": 3}", ",",
 ]
 markup = st.lists(st.one_of(st.sampled_from(TOKENS), st.text(max_size=12)), max_size=40).map("".join)
 encodings = st.sampled_from(["utf-8", "latin-1", "cp1252", "utf-16", "utf-8-sig"])
@@ -83,6 +84,8 @@ def test_feed_parsing_gives_items_or_a_code(body: bytes, content_type: str) -> N
     for item in parsed.items:
         assert isinstance(item.url, str) and isinstance(item.title, str)
         assert item.published_at is None or item.published_at.tzinfo is not None
+        for text in (item.url, item.title, item.summary, item.content, item.guid or "", item.image_url or ""):
+            text.encode("utf-8")  # what the store can hold: no lone surrogates
 
 
 @PROPERTIES
@@ -113,7 +116,7 @@ def test_listing_gives_links(body: bytes, content_type: str, selector: str | Non
         return
     listing = find_item_links(result, Source("s", "S", "html", URL, item_selector=selector))
     for link in listing.links:
-        assert link.url.startswith(("http://", "https://"))
+        assert link.url.lower().startswith(("http://", "https://"))
         assert_plausible(link.published_at)
     assert listing.next_url is None or isinstance(listing.next_url, str)
 
@@ -131,3 +134,13 @@ def test_page_extraction_gives_an_item_or_a_code(body: bytes, content_type: str)
         return
     assert isinstance(item, Item) and item.text
     assert_plausible(item.published_at)
+
+
+def test_json_feed_fields_of_any_type_give_storable_items() -> None:
+    body = (b'{"version": "https://jsonfeed.org/version/1.1", "items": [{"url": "/a\\ud800b", "id": "\\udc00",'
+            b' "title": "Titre \\ud83d", "content_text": 7, "date_published": true, "image": ["x"]}, {"id": 7},'
+            b' {"url": "http://[", "title": "lien cass\xc3\xa9"}, "pas un objet", {"id": "https://h.fr/c"}]}')
+    parsed = parse_feed(answer(body, "application/feed+json"), Source("s", "S", "feed", URL))
+    assert isinstance(parsed, ParsedFeed)
+    assert [(i.url, i.title, i.guid, i.content) for i in parsed.items] == [
+        ("http://127.0.0.1:8000/ab", "Titre", None, "7"), ("https://h.fr/c", "", "https://h.fr/c", "")]
