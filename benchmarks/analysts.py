@@ -2,7 +2,7 @@
 
 Builds (once, kept under --dir) a database with the real schema (`store.open_store` migrates it) and
 synthetic content generated in SQL: --items items (default 1,000,000) from --sources sources over four
-years, ~1.2 kB of French text each (one in 200 mentions "hydrogène vert", the searched phrase), one
+years, ~1.2 kB of French text each (one in 200 mentions "hydrogène vert": "vert" is the searched word), one
 story in four relayed by a second item, predictions for every item, worthiness for the last 60 days,
 60 nights of fetch log per source. Then publishes the snapshot and
 times each query: median and worst of --repeat runs (default 5) on one read-only connection.
@@ -58,7 +58,9 @@ QUERIES: dict[str, tuple[str, list]] = {
 SCAN_SEARCH = ("""SELECT item_id, title, first_seen_at FROM v_items
                   WHERE title ILIKE ? OR text ILIKE ? ORDER BY first_seen_at DESC LIMIT 100""",
                ["%hydrogène vert%", "%hydrogène vert%"])
-SEARCH_WORDS = "hydrogène vert"
+# the synthetic vocabulary is small, so each of its words is in most texts; "vert" is in none of them
+# and occurs only in the one item in 200 that mentions "hydrogène vert", like a topical word in real text
+SEARCH_WORDS = "vert"
 
 
 def build(db: Path, items: int, sources: int) -> None:

@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import multiprocessing
 import os
+import signal
 import socket
 import sys
 import threading
@@ -273,6 +274,7 @@ def main() -> int:
     parser.add_argument("--runners", default="threads,dask,plain")
     parser.add_argument("--no-second-run", action="store_true")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the sites' process too
     shape = Shape(args.items, args.summary_items, args.listing_every, args.listing_items, args.latency)
     spawn = multiprocessing.get_context("spawn")
     ports_queue = spawn.Queue()

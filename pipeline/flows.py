@@ -110,7 +110,7 @@ def crawl_sources(config: Config, sources: Sequence[Source], states: dict[str, S
                        for s in sources]
             return [f.result() for f in futures]
     with temporary_settings(updates={PREFECT_API_URL: api_url_for_workers(config.task_runner)}), \
-            dask_task_runner(config.task_runner) as runner:
+            patient_dask(), dask_task_runner(config.task_runner) as runner:
         futures = [runner.submit(crawl_group_task, {"sources": group, "settings": config.crawl, "now": now,
                                                     "states": {s.id: states[s.id] for s in group}})
                    for group in nightly.group_by_origin(sources)]
@@ -131,6 +131,17 @@ def api_url_for_workers(settings: TaskRunnerSettings) -> str:
     if settings.address:
         raise NoServerForCluster("task_runner.address needs a Prefect server: set PREFECT_API_URL (see README)")
     return str(FlowRunContext.get().client.api_url)
+
+
+@contextmanager
+def patient_dask() -> Iterator[None]:
+    """Dask's connections wait minutes, not 30 s, for a busy peer: on a loaded machine a worker whose
+    event loop starves behind crawl threads was dropped and its tasks never came back (measured).
+    A local cluster's worker processes inherit this configuration."""
+    import dask
+
+    with dask.config.set({"distributed.comm.timeouts.tcp": "600s", "distributed.comm.timeouts.connect": "120s"}):
+        yield
 
 
 def dask_task_runner(settings: TaskRunnerSettings) -> TaskRunner:
