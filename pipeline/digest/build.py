@@ -73,7 +73,7 @@ def build_digest(
     start, end = paris_midnight(monday), paris_midnight(sunday + timedelta(days=1))
     oldest = start - timedelta(days=max_age_days)
     weekly = [c for c in candidates if start <= c.first_seen_at < end and c.cluster_id not in exclude_cluster_ids]
-    no_story = non_story_pages([c.item for c in weekly])
+    no_story = non_story_pages([c.item for c in weekly if not c.publications])  # a deposit is a story
     stories = _best_per_cluster(
         (c, score_candidate(c, now, weights)) for c in weekly
         if c.item.item_id not in no_story and not c.undated_backlog

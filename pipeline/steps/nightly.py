@@ -232,7 +232,7 @@ def score_items(db: Path, now: datetime, lookback_days: int = 60, run_id: str = 
         members = store.cluster_members(conn, [c.cluster_id for c in stories])
         candidates = [replace(c, item=item) for c in stories for item in members.get(c.cluster_id, [c.item])]
         weights = learn.weights_from_grades(store.load_graded_items(conn))
-        no_story = pages.non_story_pages([c.item for c in candidates])
+        no_story = pages.non_story_pages([c.item for c in candidates if not c.publications])  # a deposit is a story
         scores, failures = each_item(candidates, lambda c: _score(c, now, weights, no_story.get(c.item.item_id)),
                                      "score", item_of=lambda c: c.item)
         store.save_worthiness(conn, scores, now)

@@ -58,10 +58,10 @@ def test_an_item_a_step_cannot_handle_is_recorded_counted_and_skipped(db, monkey
     bad = make_item(2, TITLES[2], None).item_id
     real = rank.score_candidate
 
-    def breaks_on_one(candidate, now):  # a bug met on one item's content
+    def breaks_on_one(candidate, now, *weights):  # a bug met on one item's content
         if candidate.item.item_id == bad:
             raise OverflowError("date value out of range")
-        return real(candidate, now)
+        return real(candidate, now, *weights)
 
     monkeypatch.setattr(rank, "score_candidate", breaks_on_one)
     assert nightly.score_items(db, NOW, run_id=run_id) == 4
