@@ -162,6 +162,8 @@ class SourceState:
     known_urls: frozenset[str] = frozenset()  # URLs of items already stored, and of pages that hold none
     first_run: bool = True  # never crawled, or its backfill is not finished: follow every listing page
     retry_at: datetime | None = None  # the server asked not to be asked again before this time
+    # the source's template learned by an earlier crawl (role -> folded texts; see crawl/template.py)
+    template: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -206,6 +208,9 @@ class CrawlResult:
     validators: tuple[Validator, ...] = ()
     # item pages fetched that hold no item for good (not HTML, no text, 404): (url, code), not fetched again
     empty_pages: tuple[tuple[str, str], ...] = ()
+    # the template this crawl learned from enough of the source's pages, kept for the next nights'
+    # crawls that fetch only a page or two (None: too few pages to learn one)
+    template: dict[str, frozenset[str]] | None = None
 
 
 @dataclass(frozen=True)

@@ -108,6 +108,10 @@ MIGRATIONS: list[str] = [
         authors VARCHAR[] NOT NULL, journal VARCHAR, conference VARCHAR, doi VARCHAR,
         open_access BOOLEAN NOT NULL, pdf_url VARCHAR, updated_at TIMESTAMPTZ NOT NULL);
     """,
+    # 9: each source's template (site name, banner, footer), kept for the nights that fetch too few pages to learn it
+    """
+    CREATE TABLE source_templates (source_id VARCHAR PRIMARY KEY, template VARCHAR NOT NULL, learned_at TIMESTAMPTZ NOT NULL);
+    """,
 ]
 
 # The stories' coverage, computed from items (v_clusters at a million items takes seconds to

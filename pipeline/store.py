@@ -9,6 +9,7 @@ Two files (see docs/schema.md, "Two files"):
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -182,9 +183,10 @@ def load_states(conn: duckdb.DuckDBPyConnection, sources: Sequence[Source]) -> d
     done = {row[0] for row in conn.execute(
         "SELECT source_id FROM v_source_health WHERE last_success_at IS NOT NULL AND backfill_total IS NULL").fetchall()}
     waits = _retry_times(conn)
+    templates = _load_templates(conn)
     return {
         s.id: SourceState(validators=validators, known_urls=frozenset(known.get(s.id, ())), first_run=s.id not in done,
-                          retry_at=waits.get(s.id))
+                          retry_at=waits.get(s.id), template=templates.get(s.id, {}))
         for s in sources
     }
 
@@ -234,9 +236,21 @@ def save_crawl(conn: duckdb.DuckDBPyConnection, run_id: str, results: Sequence[C
     empty = {url: (url, r.source_id, code, now) for r in results for url, code in r.empty_pages}
     _execute_many(conn, """INSERT INTO empty_pages VALUES (?, ?, ?, ?) ON CONFLICT (url) DO UPDATE SET
                            error_code = excluded.error_code, seen_at = excluded.seen_at""", list(empty.values()))
+    _save_templates(conn, [(r.source_id, r.template) for r in results if r.template is not None], now)
     items = _unique_items(item for r in results for item in r.items)
     _upsert_publications(conn, [i for i in items if i.publication is not None], now)
     return _upsert_items(conn, items, now)
+
+
+def _save_templates(conn: duckdb.DuckDBPyConnection, templates: Sequence[tuple[str, dict]], now: datetime) -> None:
+    _execute_many(conn, "INSERT OR REPLACE INTO source_templates VALUES (?, ?, ?)",
+                  [(source_id, json.dumps({role: sorted(texts) for role, texts in t.items()}), now)
+                   for source_id, t in templates])
+
+
+def _load_templates(conn: duckdb.DuckDBPyConnection) -> dict[str, dict[str, frozenset[str]]]:
+    rows = conn.execute("SELECT source_id, template FROM source_templates").fetchall()
+    return {source_id: {role: frozenset(texts) for role, texts in json.loads(t).items()} for source_id, t in rows}
 
 
 def _upsert_publications(conn: duckdb.DuckDBPyConnection, items: Sequence[Item], now: datetime) -> None:

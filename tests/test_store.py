@@ -309,3 +309,14 @@ def test_a_hal_deposit_keeps_its_publication(db: Path) -> None:
             deposit.item_id: publication}
         row = conn.execute("SELECT hal_id, authors, journal, doi, open_access FROM v_publications").fetchall()
     assert row == [("hal-04000001", ["Camille Martin", "Yanis Benali"], "Nature", "10.1038/x1", True)]
+
+
+def test_a_source_template_is_kept_until_a_crawl_learns_a_new_one(db: Path) -> None:
+    learned = {"h1": frozenset({"cours de physique"}), "line": frozenset({"mentions legales", "plan du site"})}
+    with store.open_store(db) as conn:
+        store.save_crawl(conn, "r1", [replace(crawl_result([make_item("https://a.org/1", "Un")]), template=learned)], NOW)
+        store.save_crawl(conn, "r2", [crawl_result([make_item("https://a.org/2", "Deux")])], NOW)  # learned nothing
+        states = store.load_states(conn, [Source("lab-a", "Labo A", "feed", "https://a.org/feed"),
+                                          Source("lab-b", "Labo B", "feed", "https://b.org/feed")])
+    assert states["lab-a"].template == learned
+    assert states["lab-b"].template == {}

@@ -21,7 +21,7 @@ import lxml.html
 
 from pipeline.crawl.extract import MIN_TEXT_CHARS, container_text, without_title
 from pipeline.crawl.pagekind import is_placeholder, not_item_reason
-from pipeline.crawl.template import Template, learn_template, page_texts
+from pipeline.crawl.template import MIN_PAGES, Template, learn_template, page_texts
 from pipeline.crawl.title import find_title
 from pipeline.models import FetchResult, Item
 from pipeline.normalize import content_hash
@@ -42,13 +42,18 @@ class Settled:
     items: tuple[Item, ...]
     not_items: Counter[str]  # pages left out, by not_item_reason code
     left_out: tuple[tuple[str, str], ...] = ()  # (url, reason) of each page left out
+    learned: Template | None = None  # the template learned from this crawl's pages (None: too few)
 
 
-def settle_items(items: Sequence[Item], pages: dict[str, ItemPage]) -> Settled:
+def settle_items(items: Sequence[Item], pages: dict[str, ItemPage], known: Template = Template()) -> Settled:
     """`items` with the template of their pages applied and the pages that are no item left out;
-    `pages` maps an item's url to its page (items without one are kept as they are)."""
+    `pages` maps an item's url to its page (items without one are kept as they are). A crawl with
+    fewer than MIN_PAGES pages (a night with one new post) cannot learn the template: `known`, the
+    one learned by an earlier crawl of the source, is applied instead."""
     trees = {url: tree for url, record in pages.items() if (tree := _parse(record.page)) is not None}
-    template = learn_template(page_texts(trees[i.url], i.text) for i in items if i.url in trees)
+    texts = [page_texts(trees[i.url], i.text) for i in items if i.url in trees]
+    learned = learn_template(texts) if len(texts) >= MIN_PAGES else None
+    template = learned or known
     settled, not_items, left_out = [], Counter(), []
     for item in items:
         tree, record = trees.get(item.url), pages.get(item.url)
@@ -62,7 +67,7 @@ def settle_items(items: Sequence[Item], pages: dict[str, ItemPage]) -> Settled:
             left_out.append((item.url, reason))
             continue
         settled.append(_without_template(item, tree, template, keep_title=record.from_feed))
-    return Settled(tuple(settled), not_items, tuple(left_out))
+    return Settled(tuple(settled), not_items, tuple(left_out), learned)
 
 
 def _not_item(tree: lxml.html.HtmlElement, url: str, template: Template) -> str | None:

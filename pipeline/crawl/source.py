@@ -42,6 +42,7 @@ from pipeline.models import (
 from pipeline.normalize import canonical_url, clean_text, clean_url, content_hash, item_id
 from pipeline.crawl.parse import FeedItem, Failure, find_item_links, parse_feed, parse_sitemap
 from pipeline.crawl.settle import ItemPage, settle_items
+from pipeline.crawl.template import Template
 
 logger = logging.getLogger(__name__)
 
@@ -145,7 +146,7 @@ def crawl_source(source: Source, fetcher: Fetcher, state: SourceState, now: date
                on_progress, known={canonical_url(u) for u in state.known_urls}, page_budget=source.max_new_items)
     crawl = {"feed": _crawl_feed, "html": _crawl_html, "sitemap": _crawl_sitemap, "hal": _crawl_hal}[source.kind]
     failure = crawl(run)
-    settled = settle_items(run.items, run.page_of)
+    settled = settle_items(run.items, run.page_of, Template(state.template))
     items = settled.items
     if settled.not_items:
         logger.info("source %s: pages that are no item, not stored: %s", source.id, dict(settled.not_items))
@@ -163,7 +164,9 @@ def crawl_source(source: Source, fetcher: Fetcher, state: SourceState, now: date
     )
     run.report(finished=True, status=status)
     validators = () if pending else tuple(run.validators)  # the next run must read the source again
-    return CrawlResult(source.id, outcome, tuple(admit_item(i) for i in items), validators, tuple(run.empty_pages))
+    learned = settled.learned.texts if settled.learned is not None else None
+    return CrawlResult(source.id, outcome, tuple(admit_item(i) for i in items), validators, tuple(run.empty_pages),
+                       learned)
 
 
 def _status(failure: FetchResult | Failure | None) -> tuple[str, str | None, str]:

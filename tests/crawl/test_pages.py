@@ -3,6 +3,7 @@ each item with its own title, and pages that are no item left out (settle.py, bl
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -86,3 +87,35 @@ def test_item_selector_still_overrides(site):
     result = crawl(Source("doua", "Sciences Doua", "html", site + "/", item_selector="div.teaser:first-child a",
                           max_pages=1, max_new_items=100))
     assert [item.url for item in result.items] == [site + "/" + SLUGS[0]]
+
+
+def write_course_site(root: Path, site: str) -> list[str]:
+    """Pages whose <title> and first <h1> are the site's name (no link, no class), then the article."""
+    slugs = SLUGS[:6]
+    for slug in slugs:
+        html = (f"<!doctype html><html><head><meta charset='utf-8'><title>{site}</title></head><body>"
+                f"<h1>{site}</h1>{write_up(slug)}</body></html>")
+        (root / site / slug).mkdir(parents=True, exist_ok=True)
+        (root / site / slug / "index.html").write_text(html, encoding="utf-8")
+    for name, listed in (("first", slugs[:5]), ("later", slugs)):
+        urls = "".join(f"<url><loc>__SITE:{site}__/{s}/</loc></url>" for s in listed)
+        (root / site / f"{name}.xml").write_text(
+            f"<?xml version='1.0'?><urlset xmlns='http://www.sitemaps.org/schemas/sitemap/0.9'>{urls}</urlset>",
+            encoding="utf-8")
+    return slugs
+
+
+def test_a_night_with_one_new_page_applies_the_template_learned_before(tmp_path):
+    slugs = write_course_site(tmp_path, "cours-de-physique")
+    with serve_sites(tmp_path) as static, Fetcher(SETTINGS) as fetcher:
+        base = static.base_urls["cours-de-physique"]
+        source = Source("cours", "Cours", "sitemap", base + "/first.xml", max_new_items=100)
+        first = crawl_source(source, fetcher, SourceState(), NOW)
+        later = replace(source, url=base + "/later.xml")
+        known = frozenset(item.url for item in first.items)
+        night = crawl_source(later, fetcher, SourceState(known_urls=known, first_run=False, template=first.template), NOW)
+        forgetful = crawl_source(later, fetcher, SourceState(known_urls=known, first_run=False), NOW)
+    assert {item.title for item in first.items} == {f"Atelier {s.replace('-', ' ')}" for s in slugs[:5]}
+    assert first.template and night.template is None  # one page: nothing to learn from, the stored one serves
+    assert [item.title for item in night.items] == [f"Atelier {slugs[5].replace('-', ' ')}"]
+    assert [item.title for item in forgetful.items] == ["cours-de-physique"]  # what a night without it would store
