@@ -21,7 +21,7 @@ import io
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 from pipeline.classify.model import UNCERTAIN_BELOW, LabelledItem
 from pipeline.models import Category, DeclaredCategory, Item
@@ -119,31 +119,43 @@ def detect_delimiter(header_line: str) -> str:
     return max((";", ",", "\t"), key=header_line.count)
 
 
-def map_columns(header: Sequence[str]) -> dict[str, int]:
-    """role -> column index, from the header names (first match wins)."""
+def map_columns(header: Sequence[str], roles_of: dict[str, str] = HEADER_ROLES) -> dict[str, int]:
+    """role -> column index, from the header names (first match wins); `roles_of`: header name -> role."""
     roles: dict[str, int] = {}
     for index, name in enumerate(header):
-        role = HEADER_ROLES.get(fold_for_matching(name).replace("_", " ")) or HEADER_ROLES.get(name.strip().lower())
+        role = roles_of.get(fold_for_matching(name).replace("_", " ")) or roles_of.get(name.strip().lower())
         if role and role not in roles:
             roles[role] = index
     return roles
 
 
-def read_row(cells: list[str], line: int, columns: dict[str, int],
-             known_item_ids: set[str] | None) -> Correction | CsvError | None:
-    """One row -> a Correction, an error, or None (no correction asked)."""
+def cell_reader(cells: list[str], columns: dict[str, int]) -> Callable[[str], str]:
+    """role -> the row's cell in that role's column ("" when the row is short or has no such column)."""
     def cell(role: str) -> str:
         index = columns.get(role)
         return cells[index].strip() if index is not None and index < len(cells) else ""
+    return cell
 
-    raw_category = cell("category")
-    if not raw_category:
-        return None
-    item_id = cell("item_id")
+
+def checked_item_id(item_id: str, line: int, known_item_ids: set[str] | None) -> CsvError | None:
+    """The error of a row whose item id is missing or unknown, else None."""
     if not item_id:
         return CsvError(line, "missing_item_id", "identifiant manquant")
     if known_item_ids is not None and item_id not in known_item_ids:
         return CsvError(line, "unknown_item", f"identifiant inconnu : {item_id}")
+    return None
+
+
+def read_row(cells: list[str], line: int, columns: dict[str, int],
+             known_item_ids: set[str] | None) -> Correction | CsvError | None:
+    """One row -> a Correction, an error, or None (no correction asked)."""
+    cell = cell_reader(cells, columns)
+    raw_category = cell("category")
+    if not raw_category:
+        return None
+    item_id = cell("item_id")
+    if error := checked_item_id(item_id, line, known_item_ids):
+        return error
     category = parse_category(raw_category)
     if category is None:
         return CsvError(line, "bad_category", f"catégorie non reconnue : « {raw_category} » "

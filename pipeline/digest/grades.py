@@ -17,10 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from pipeline.classify.labels import CsvError, decode_file, detect_delimiter
+from pipeline.classify.labels import CsvError, cell_reader, checked_item_id, decode_file, detect_delimiter, map_columns
 from pipeline.digest.build import WORTHY_SCORE
 from pipeline.models import Item
-from pipeline.normalize import fold_for_matching
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +75,7 @@ def read_grades(path: Path | str, known_item_ids: set[str] | None = None) -> tup
     if not lines:
         return [], errors + [CsvError(0, "missing_column", "fichier vide")]
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=detect_delimiter(lines[0]))
-    columns = _map_columns(next(reader))
+    columns = map_columns(next(reader), HEADER_ROLES)
     missing = [name for role, name in (("item_id", "identifiant"), ("grade", "note (0-3)")) if role not in columns]
     if missing:
         return [], errors + [CsvError(1, "missing_column", f"colonne absente : {', '.join(missing)}")]
@@ -96,29 +95,15 @@ def read_grades(path: Path | str, known_item_ids: set[str] | None = None) -> tup
     return list(grades.values()), errors
 
 
-def _map_columns(header: Sequence[str]) -> dict[str, int]:
-    roles: dict[str, int] = {}
-    for index, name in enumerate(header):
-        role = HEADER_ROLES.get(fold_for_matching(name)) or HEADER_ROLES.get(name.strip().lower())
-        if role and role not in roles:
-            roles[role] = index
-    return roles
-
-
 def _read_row(cells: list[str], line: int, columns: dict[str, int],
               known_item_ids: set[str] | None) -> Grade | CsvError | None:
-    def cell(role: str) -> str:
-        index = columns.get(role)
-        return cells[index].strip() if index is not None and index < len(cells) else ""
-
+    cell = cell_reader(cells, columns)
     raw = cell("grade")
     if not raw:
         return None
     item_id = cell("item_id")
-    if not item_id:
-        return CsvError(line, "missing_item_id", "identifiant manquant")
-    if known_item_ids is not None and item_id not in known_item_ids:
-        return CsvError(line, "unknown_item", f"identifiant inconnu : {item_id}")
+    if error := checked_item_id(item_id, line, known_item_ids):
+        return error
     grade = GRADES.get(raw.replace(",", ".").removesuffix(".0"))
     if grade is None:
         return CsvError(line, "bad_grade", f"note non reconnue : « {raw} » (attendu : 0, 1, 2 ou 3)")

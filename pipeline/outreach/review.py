@@ -15,7 +15,7 @@ import io
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Collection, Literal, Sequence
+from typing import Any, Collection, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
