@@ -1,8 +1,13 @@
-"""Loopback test parts shared by several test files: a free port, a collecting SMTP handler."""
+"""Loopback test parts shared by several test files: a free port, an HTTP server on a thread, a
+collecting SMTP handler."""
 
 from __future__ import annotations
 
 import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 ACCEPTED = "250 Message accepted for delivery"
 
@@ -12,6 +17,22 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+@contextmanager
+def http_server(handler: type[BaseHTTPRequestHandler], **attributes: object) -> Iterator[tuple[str, ThreadingHTTPServer]]:
+    """A threading HTTP server on 127.0.0.1 running `handler`, with `attributes` set on it for the
+    handler to read (counters, statuses); yields its base URL and the server, shuts it down after."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    for name, value in attributes.items():
+        setattr(server, name, value)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", server
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 class MailCollector:

@@ -10,18 +10,18 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from pipeline.cli import main
+from loopback import http_server
+
 from pipeline.demo.server import serve_sites
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -138,18 +138,8 @@ class Hostile(BaseHTTPRequestHandler):
             time.sleep(1.0)
 
 
-@contextmanager
 def hostile_server():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Hostile)
-    server.daemon_threads = True
-    server.requests = Counter()
-    server.handle_error = lambda request, client_address: None
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", server
-    finally:
-        server.shutdown()
-        server.server_close()
+    return http_server(Hostile, requests=Counter(), handle_error=lambda request, client_address: None)
 
 
 def sources_yaml(base: str, own_bases: dict[str, str], sites: dict[str, str]) -> str:

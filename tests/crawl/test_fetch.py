@@ -7,15 +7,14 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 
 import pytest
 
-from loopback import free_port
+from loopback import free_port, http_server
 from pipeline.demo.server import serve_sites
 from pipeline.crawl.fetch import Fetcher, address_allowed, check_url, decode_text
 from pipeline.models import CrawlSettings, Validator
@@ -163,19 +162,9 @@ class Recorder(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-@contextmanager
 def recorder(robots_status: int = 200):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
-    server.daemon_threads = True
-    server.requests, server.headers, server.lock = Counter(), [], threading.Lock()
-    server.active = server.max_active = 0
-    server.robots_status = robots_status
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", server
-    finally:
-        server.shutdown()
-        server.server_close()
+    return http_server(Recorder, requests=Counter(), headers=[], lock=threading.Lock(), active=0, max_active=0,
+                       robots_status=robots_status)
 
 
 def test_user_agent_robots_and_http_errors():

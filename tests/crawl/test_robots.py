@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from contextlib import contextmanager
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
+
+from loopback import http_server
 
 from pipeline.crawl.fetch import Fetcher
 from pipeline.crawl.robots import parse_robots, product_token
@@ -136,15 +136,14 @@ FEED = """<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><tit
 <pubDate>Mon, 30 Nov 2026 10:00:00 GMT</pubDate></item></channel></rss>"""
 
 
-@contextmanager
 def site(robots: str):
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args: object) -> None:
             return
 
         def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-            server.requests[self.path] += 1
-            base = f"http://127.0.0.1:{server.server_address[1]}"
+            self.server.requests[self.path] += 1
+            base = f"http://127.0.0.1:{self.server.server_address[1]}"
             if self.path == "/robots.txt":
                 body, ctype = robots.encode(), "text/plain"
             elif self.path == "/feed.xml":
@@ -160,15 +159,7 @@ def site(robots: str):
             self.end_headers()
             self.wfile.write(body)
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    server.requests = Counter()
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", server
-    finally:
-        server.shutdown()
-        server.server_close()
+    return http_server(Handler, requests=Counter())
 
 
 def crawl(base: str):
