@@ -76,13 +76,19 @@ def _hal_entry(soup: BeautifulSoup, base: str, site_name: str) -> dict | None:
     return None
 
 
-def _first_working(fetcher: Fetcher, trusted: frozenset[str], urls: list[str], works) -> str | None:
+def _distinct(urls: list[str], limit: int):
+    """`urls` without repeats (by canonical URL), at most `limit` of them."""
     tried: set[str] = set()
     for candidate in urls:
         key = canonical_url(candidate)
-        if key in tried or len(tried) >= MAX_CANDIDATES:
+        if key in tried or len(tried) >= limit:
             continue
         tried.add(key)
+        yield candidate
+
+
+def _first_working(fetcher: Fetcher, trusted: frozenset[str], urls: list[str], works) -> str | None:
+    for candidate in _distinct(urls, MAX_CANDIDATES):
         result = fetcher.fetch(candidate, trusted_hosts=trusted)
         if result.ok and works(result):
             return result.url
@@ -122,12 +128,8 @@ def _listing_candidates(soup: BeautifulSoup, base: str) -> list[str]:
 def _best_listing(fetcher: Fetcher, trusted: frozenset[str], urls: list[str], probe: Source) -> str | None:
     """The candidate page whose item links (listing.py: its repeated blocks) are the most numerous,
     at least MIN_LISTING_LINKS; the earlier candidate on a tie."""
-    best, best_count, tried = None, MIN_LISTING_LINKS - 1, set()
-    for candidate in urls:
-        key = canonical_url(candidate)
-        if key in tried or len(tried) >= MAX_LISTING_CANDIDATES:
-            continue
-        tried.add(key)
+    best, best_count = None, MIN_LISTING_LINKS - 1
+    for candidate in _distinct(urls, MAX_LISTING_CANDIDATES):
         result = fetcher.fetch(candidate, trusted_hosts=trusted)
         count = len(find_item_links(result, probe).links) if result.ok else 0
         if count > best_count:

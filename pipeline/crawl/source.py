@@ -188,11 +188,18 @@ def _extract_isolated(page: FetchResult, source: Source, hint: dict | None) -> I
         return Failure("extract_error", f"{type(exc).__name__}: {exc}"[:300])
 
 
-def _crawl_feed(run: _Run) -> FetchResult | Failure | None:
+def _fetch_own_url(run: _Run) -> tuple[FetchResult, bool]:
+    """The source's own document (feed, sitemap) and whether the crawl ends there: unchanged (304,
+    its validators kept) or failed."""
     result = run.fetch(run.source.url, remember=True)
-    if result.not_modified or not result.ok:
-        if result.not_modified:
-            run.remember(result)
+    if result.not_modified:
+        run.remember(result)
+    return result, result.not_modified or not result.ok
+
+
+def _crawl_feed(run: _Run) -> FetchResult | Failure | None:
+    result, done = _fetch_own_url(run)
+    if done:
         return result
     parsed = parse_feed(result, run.source)
     if isinstance(parsed, Failure):
@@ -285,10 +292,8 @@ def _fetch_links(run: _Run, links) -> None:
 
 
 def _crawl_sitemap(run: _Run) -> FetchResult | Failure | None:
-    result = run.fetch(run.source.url, remember=True)
-    if result.not_modified or not result.ok:
-        if result.not_modified:
-            run.remember(result)
+    result, done = _fetch_own_url(run)
+    if done:
         return result
     page = parse_sitemap(result, run.source)
     if isinstance(page, Failure):
