@@ -40,9 +40,13 @@ class ItemPage:
 @dataclass(frozen=True)
 class Settled:
     items: tuple[Item, ...]
-    not_items: Counter[str]  # pages left out, by not_item_reason code
     left_out: tuple[tuple[str, str], ...] = ()  # (url, reason) of each page left out
     learned: Template | None = None  # the template learned from this crawl's pages (None: too few)
+
+    @property
+    def not_items(self) -> Counter[str]:
+        """The pages left out, counted by not_item_reason code."""
+        return Counter(reason for _, reason in self.left_out)
 
 
 def settle_items(items: Sequence[Item], pages: dict[str, ItemPage], known: Template = Template()) -> Settled:
@@ -54,7 +58,7 @@ def settle_items(items: Sequence[Item], pages: dict[str, ItemPage], known: Templ
     texts = [page_texts(trees[i.url], i.text) for i in items if i.url in trees]
     learned = learn_template(texts) if len(texts) >= MIN_PAGES else None
     template = learned or known
-    settled, not_items, left_out = [], Counter(), []
+    settled, left_out = [], []
     for item in items:
         tree, record = trees.get(item.url), pages.get(item.url)
         if tree is None or record is None:
@@ -63,11 +67,10 @@ def settle_items(items: Sequence[Item], pages: dict[str, ItemPage], known: Templ
         reason = None if record.from_feed else _not_item(tree, record.page.final_url or item.url, template)
         if reason:
             logger.info("source %s: %s is no item (%s)", item.source_id, item.url, reason)
-            not_items[reason] += 1
             left_out.append((item.url, reason))
             continue
         settled.append(_without_template(item, tree, template, keep_title=record.from_feed))
-    return Settled(tuple(settled), not_items, tuple(left_out), learned)
+    return Settled(tuple(settled), tuple(left_out), learned)
 
 
 def _not_item(tree: lxml.html.HtmlElement, url: str, template: Template) -> str | None:
