@@ -103,10 +103,13 @@ RESULT_CUES = _cues(
     r"observ\w+ pour la premiere fois", r"etude publiee", r"article publie",
 )
 PRIZE_CUES = _cues(
-    r"prix(?! (?:d entree|libre|reduits?|de vente|du billet|coutant|unitaire|public|d achat))",
+    # a price is no prize: "le prix est fixé à 15 €", "prix de participation", "inclus dans le prix du repas"
+    r"(?<!dans le )(?<!le meme )prix(?! (?:d entree|libre|reduits?|de vente|du billet|coutant|unitaire|public|d achat"
+    r"|de (?:la )?participation|de l inscription|est|sont|par|fixe|du (?:souper|repas|diner|billet|voyage)|\d))",
     r"laureat\w*", r"medaille\w*", r"erc", r"starting grant", r"consolidator grant", r"advanced grant",
     r"recompens\w+", r"distinctions?", r"institut universitaire de france",
     r"membre (?:junior |senior )?de l iuf", r"academie des sciences", r"prime[s]? d excellence",
+    r"honoris causa", r"prizes?", r"awards?", r"awarded",
 )
 PUBLIC_EVENT_CUES = _cues(
     r"conferences? grand public", r"grand public", r"fete de la science", r"portes? ouvertes?",
@@ -127,6 +130,10 @@ PUBLIC_AUDIENCE_CUES = _cues(
     r"ouverte? au public", r"accessible a tous", r"sans connaissances? prealables?", r"general audience",
     r"open to (?:all|everyone|the public)", r"for (?:kids|children|the general public)", r"cine debat",
     r"conference debat", r"soiree debat", r"table ronde",
+    # open to newcomers: "pour tous ceux qui...", "débutants bienvenus", "quel que soit votre niveau"
+    r"(?:pour )?tous ceux (?:et celles )?qui", r"debutants? (?:bienvenus?|acceptes?)", r"quel que soit (?:votre|ton) niveau",
+    r"que (?:vous soyez|tu sois) (?:un |une )?(?:grande? )?debutante?", r"aucune? (?:connaissance|prerequis)",
+    r"(?:eleves|etudiants|jeunes) du secondaire", r"(?:secondary|high) school (?:students|pupils)",
 )
 COMPETITION_CUES = _cues(
     r"(?:1(?:er|re|ere)|premiere?|deuxieme|troisieme|2e|3e|second) place", r"podium", r"remport\w+",
@@ -141,7 +148,7 @@ SPECIALIST_CUES = _cues(
 )
 INSIDER_CUES = _cues(
     r"assemblee generale", r"\bag\b", r"afterwork", r"after work", r"barbecue", r"souper", r"diner",
-    r"gala", r"apero\w*", r"cotisations?", r"adherents?", r"adhesion", r"bureau (?:du|de l)", r"comite",
+    r"gala", r"apero\w*", r"cotisations?", r"adherents?", r"adhesion", r"bureau (?:du|de l)",
     r"nouveau bureau", r"sponsors?", r"partenariats?", r"discord", r"membres? (?:de l association|du club)",
     r"chers? (?:membres|anciens)", r"cheres? (?:et chers )?(?:membres|anciennes?)", r"rentree",
 )
@@ -157,7 +164,8 @@ CFP_CUES = _cues(
     r"|soumissions?|projets?|candidatures?)", r"date limite de soumission", r"submission deadline", r"deadline",
     r"soumettre (?:un|une|vos) (?:resume|article|abstract)",
 )
-HUMOUR_CUES = _cues(r"humour", r"blagues?", r"poisson d avril", r"memes?", r"billet d humeur", r"rubrique detente")
+# not "meme": folded, it is the French "même"
+HUMOUR_CUES = _cues(r"humour", r"blagues?", r"poisson d avril", r"billet d humeur", r"rubrique detente")
 STUDENT_CUES = _cues(
     r"associations? etudiantes?", r"bde", r"bureau des etudiants", r"projets? etudiants?",
     r"initiatives? etudiantes?", r"etudiant\w* (?:organis\w+|lanc\w+|cre\w+)", r"hackathon\w*",
@@ -165,7 +173,8 @@ STUDENT_CUES = _cues(
     r"equipe etudiante", r"igem", r"cordee\w* de la reussite",
 )
 JOB_CUES = _cues(
-    r"offres? de (?:poste|postes|emploi|these|stage|post ?doc\w*)", r"recrutement\w*", r"recrute\w*",
+    r"offres? de (?:poste|postes|emploi|these|stage|post ?doc\w*)",
+    r"(?<!forum de )(?<!salon de )(?<!journee de )recrutement\w*", r"recrute\w*",
     r"fiche de poste", r"poste\w* (?:a pourvoir|d ingenieur|de maitre de conferences|ater)",
     r"cdd", r"campagne d emploi", r"candidatures? (?:avant|jusqu)", r"post ?doctoral position",
     r"job offer", r"we are hiring", r"phd position",
@@ -218,7 +227,9 @@ ROUTINE_SIGNALS = frozenset({"job_posting", "administrative"})
 # Nor does "ce financement va nous permettre de recruter" make an ERC grant a job posting.
 REPEATED_SIGNALS = frozenset({"course_material"})
 REPEATED_CUES = 3
-LEAD_SIGNALS = frozenset({"prize", "result", "job_posting", "competition", "insider", "course_material", "specialist", "public_audience"})
+LEAD_SIGNALS = frozenset({
+    "prize", "result", "job_posting", "administrative", "competition", "insider", "course_material", "specialist", "public_audience",
+})
 
 
 def score_candidate(c: Candidate, now: datetime, weights: WorthinessWeights = DEFAULT_WEIGHTS) -> Worthiness:
@@ -370,7 +381,8 @@ def _priority(signal: str) -> int:
 
 
 def _lead_text(item: Item, limit: int) -> str:
-    return "\n".join((item.title or "", (item.summary or item.text or "")[:limit]))
+    """The title, the summary and the start of the text: a summary may be only a byline or a date."""
+    return "\n".join((item.title or "", (item.summary or "")[:limit], (item.text or "")[:limit]))
 
 
 def _cue_text(item: Item, limit: int) -> str:
