@@ -125,13 +125,14 @@ THESIS_CUES = _cues(  # a master's or internship defence is course logistics, no
 )
 PUBLIC_AUDIENCE_CUES = _cues(
     r"grand public", r"tout public", r"tous publics", r"vulgaris\w+", r"mediation scientifique",
-    r"(?:aux|des|les|pour les) (?:eleves|collegiens|lyceens|ecoliers|enfants|familles|habitants|scolaires)",
+    # addressed to them ("aux", "pour les"): "les enfants de 3 à 12 ans" may be a company's customers
+    r"(?:aux|des|pour les|avec les) (?:eleves|collegiens|lyceens|ecoliers|enfants|familles|habitants|scolaires)",
     r"ouverte? a tou(?:te)?s(?: et a tous)?(?! les (?:membres|personnels|agents|doctorants|chercheurs|etudiants|[lm][1-3]\b))",
     r"ouverte? au public", r"accessible a tous", r"sans connaissances? prealables?", r"general audience",
     r"open to (?:all|everyone|the public)", r"for (?:kids|children|the general public)", r"cine debat",
     r"conference debat", r"soiree debat", r"table ronde",
     # open to newcomers: "pour tous ceux qui...", "débutants bienvenus", "quel que soit votre niveau"
-    r"(?:pour )?tous ceux (?:et celles )?qui", r"debutants? (?:bienvenus?|acceptes?)", r"quel que soit (?:votre|ton) niveau",
+    r"pour tous ceux (?:et celles )?qui", r"debutants? (?:bienvenus?|acceptes?)", r"quel que soit (?:votre|ton) niveau",
     r"que (?:vous soyez|tu sois) (?:un |une )?(?:grande? )?debutante?", r"aucune? (?:connaissance|prerequis)",
     r"(?:eleves|etudiants|jeunes) du secondaire", r"(?:secondary|high) school (?:students|pupils)",
 )
