@@ -123,10 +123,10 @@ THESIS_CUES = _cues(  # a master's or internship defence is course logistics, no
     r"soutenances? de (?:sa |la |leur )?(?:these|doctorat|hdr)", r"soutenances? d habilitation",
     r"soutiendra (?:sa these|son hdr|son habilitation)", r"these soutenue", r"phd defen[cs]e", r"thesis defen[cs]e",
 )
-PUBLIC_AUDIENCE_CUES = _cues(
+GENERAL_AUDIENCE_CUES = _cues(
     r"grand public", r"tout public", r"tous publics", r"vulgaris\w+", r"mediation scientifique",
     # addressed to them ("aux", "pour les"): "les enfants de 3 à 12 ans" may be a company's customers
-    r"(?:aux|des|pour les|avec les) (?:eleves|collegiens|lyceens|ecoliers|enfants|familles|habitants|scolaires)",
+    r"(?:aux|des|pour les|avec les) (?:enfants|familles|habitants)",
     r"ouverte? a tou(?:te)?s(?: et a tous)?(?! les (?:membres|personnels|agents|doctorants|chercheurs|etudiants|[lm][1-3]\b))",
     r"ouverte? au public", r"accessible a tous", r"sans connaissances? prealables?", r"general audience",
     r"open to (?:all|everyone|the public)", r"for (?:kids|children|the general public)", r"cine debat",
@@ -134,8 +134,13 @@ PUBLIC_AUDIENCE_CUES = _cues(
     # open to newcomers: "pour tous ceux qui...", "débutants bienvenus", "quel que soit votre niveau"
     r"pour tous ceux (?:et celles )?qui", r"debutants? (?:bienvenus?|acceptes?)", r"quel que soit (?:votre|ton) niveau",
     r"que (?:vous soyez|tu sois) (?:un |une )?(?:grande? )?debutante?", r"aucune? (?:connaissance|prerequis)",
+)
+# Pupils are a public for a lab or a club, but on a course page they are the class itself.
+PUPIL_AUDIENCE_CUES = _cues(
+    r"(?:aux|des|pour les|avec les) (?:eleves|collegiens|lyceens|ecoliers|scolaires)",
     r"(?:eleves|etudiants|jeunes) du secondaire", r"(?:secondary|high) school (?:students|pupils)",
 )
+PUBLIC_AUDIENCE_CUES = re.compile(f"{GENERAL_AUDIENCE_CUES.pattern}|{PUPIL_AUDIENCE_CUES.pattern}")
 COMPETITION_CUES = _cues(
     r"(?:1(?:er|re|ere)|premiere?|deuxieme|troisieme|2e|3e|second) place", r"podium", r"remport\w+",
     r"vainqueurs?", r"gagn(?:e|ent|ants?|ons) (?:le|la|les|du|de|un|une)", r"qualifi\w+ pour la finale",
@@ -175,7 +180,8 @@ STUDENT_CUES = _cues(
 )
 JOB_CUES = _cues(
     r"offres? de (?:poste|postes|emploi|these|stage|post ?doc\w*)",
-    r"(?<!forum de )(?<!salon de )(?<!journee de )recrutement\w*", r"recrute\w*",
+    # a recruitment fair for students is an event, and its "recruteurs" no job posting
+    r"(?<!forum de )(?<!salon de )(?<!journee de )(?<!forum du )recrut(?:e|es|ent|ons|ez|ement|ements)",
     r"fiche de poste", r"poste\w* (?:a pourvoir|d ingenieur|de maitre de conferences|ater)",
     r"cdd", r"campagne d emploi", r"candidatures? (?:avant|jusqu)", r"post ?doctoral position",
     r"job offer", r"we are hiring", r"phd position",
@@ -264,8 +270,11 @@ def score_parts_static(
     raw = _cue_text(item, weights.text_chars)
     folded = fold_for_matching(raw)
     lead = fold_for_matching(_lead_text(item, weights.lead_chars))
-    for signal, field_name, pattern, reason in CUE_SIGNALS:
-        if _fires(signal, pattern, lead, folded):
+    fired = {signal for signal, _, pattern, _ in CUE_SIGNALS if _fires(signal, pattern, lead, folded)}
+    if "course_material" in fired and not GENERAL_AUDIENCE_CUES.search(lead):
+        fired.discard("public_audience")  # the pupils of a course page are its class
+    for signal, field_name, _, reason in CUE_SIGNALS:
+        if signal in fired:
             parts.append((signal, getattr(weights, field_name), reason))
     if code_share(item.text) >= weights.technical_share:
         parts.append(("technical", weights.technical, "contenu technique (code, commandes)"))
@@ -276,7 +285,20 @@ def score_parts_static(
         parts.append(("contact", weights.contact, "contact indiqué"))
     if item.image_url:
         parts.append(("image", weights.image, "image disponible"))
-    return parts
+    return _strongest_soft_penalty(parts)
+
+
+# Cues that lower a story (for specialists, insiders, course material...) say one thing: it is marginal.
+# Only the strongest counts, so two of them do not push a grade-1 story below a routine notice.
+SOFT_PENALTIES = frozenset({"specialist", "insider", "course_material", "technical", "call_for_papers", "humour"})
+
+
+def _strongest_soft_penalty(parts: list[tuple[str, float, str | None]]) -> list[tuple[str, float, str | None]]:
+    soft = [p for p in parts if p[0] in SOFT_PENALTIES]
+    if len(soft) < 2:
+        return parts
+    strongest = min(soft, key=lambda p: p[1])
+    return [p for p in parts if p[0] not in SOFT_PENALTIES or p is strongest]
 
 
 def _fires(signal: str, pattern: re.Pattern[str], lead: str, folded: str) -> bool:
