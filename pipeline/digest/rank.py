@@ -101,6 +101,11 @@ RESULT_CUES = _cues(
     r"publie\w* dans", r"parai\w* dans", r"vient de publier", r"premiere mondiale",
     r"pour la premiere fois", r"avancee\w*", r"percee\w*", r"nouvelle (?:espece|molecule|methode|particule)",
     r"observ\w+ pour la premiere fois", r"etude publiee", r"article publie",
+    r"(?:presente|presentons) (?:notre|nos|un|une) (?:\w+ )?(?:article|travaux|resultats?|etude)",
+    # English: a lab blog post presenting its own paper or findings
+    r"(?:presents?|describes?|summari[sz]es?) (?:our|a) (?:recent |new |latest )?(?:\w+ )?(?:paper|study|article|work|findings|results)",
+    r"our (?:recent|new|latest) (?:\w+ )?(?:paper|study|article)", r"we (?:show|showed|found|find|discovered|demonstrate\w*)",
+    r"(?:paper|study|article) (?:published|accepted) (?:in|at)", r"published in", r"new study",
 )
 PRIZE_CUES = _cues(
     # a price is no prize: "le prix est fixé à 15 €", "prix de participation", "inclus dans le prix du repas"
