@@ -179,3 +179,63 @@ def test_a_hal_deposit_gives_its_journal_and_an_open_access_release_its_reason()
     reasons = score_candidate(announced, NOW).reasons
     assert "article en accès ouvert avec un communiqué" in reasons and "publication dans Nature" in reasons
     assert score(announced) > score(deposit_only) > score(replace(paper, publications=(minor,), news_items=0))
+
+
+def reasons_of(title: str, text: str, summary: str = "") -> tuple[str, ...]:
+    c = story(title, text)
+    return score_candidate(replace(c, item=replace(c.item, summary=summary)), NOW).reasons
+
+
+def test_ordinary_french_words_are_no_humour_price_or_committee_cues():
+    modelling = reasons_of("Modéliser une épidémie avec une courbe logistique",
+                           "Même avec peu de données, la même courbe décrit bien le début de la vague.")
+    dinner = reasons_of("Souper de fin d'année", "Le prix est fixé à 20 euros par personne, boissons comprises dans le prix du repas.")
+    debate = reasons_of("Ciné-débat : les robots au cinéma",
+                        "Le comité de l'association vous invite à un ciné-débat ouvert à tous, gratuit.")
+    assert "billet d'humour" not in modelling
+    assert "prix ou distinction" not in dinner and "vie interne d'un groupe" in dinner
+    assert "vie interne d'un groupe" not in debate and "pour un large public" in debate
+
+
+def test_a_recruitment_fair_is_no_job_posting_and_a_late_closure_no_notice():
+    fair = reasons_of("Forum entreprises 2025", "Le forum de recrutement revient : rencontrez les recruteurs de 40 entreprises.")
+    story_text = ("Notre article explique comment les réseaux de neurones apprennent. " * 8
+                  + "Le laboratoire sera en fermeture pendant les congés.")
+    assert "annonce de recrutement (routine)" not in fair
+    assert "information administrative (routine)" not in reasons_of("Comment apprend un réseau de neurones", story_text)
+    assert "information administrative (routine)" in reasons_of("Fermeture du laboratoire", "Le bâtiment ferme lundi.")
+
+
+def test_a_byline_summary_does_not_hide_the_start_of_the_text():
+    text = "Notre équipe a remporté la première place de la finale régionale de programmation, devant 30 équipes."
+    assert "classement dans une compétition" in reasons_of("Résultats du concours", text, summary="12 mars 2025 - admin")
+
+
+def test_english_prizes_and_a_lab_presenting_its_paper():
+    assert "prix ou distinction" in reasons_of("Best paper award for our team", "Our work on robot curiosity received the award.")
+    post = reasons_of("Teaching robots to ask questions", "This blog post presents our recent ICML paper on curious agents.")
+    assert "résultat ou découverte" in post
+
+
+def test_an_audience_addressed_counts_a_named_one_does_not():
+    addressed = reasons_of("Install party", "Une soirée pour tous ceux qui veulent essayer Linux, débutants bienvenus.")
+    named = reasons_of("Portrait d'une ancienne", "Sa société propose des stages sportifs : les enfants de 6 à 12 ans y apprennent la voile.")
+    thanks = reasons_of("Bilan de la saison", "Merci à tous ceux qui nous ont soutenus pendant la compétition.")
+    assert "pour un large public" in addressed
+    assert "pour un large public" not in named and "pour un large public" not in thanks
+
+
+def test_pupils_on_a_course_page_are_its_class_not_a_public():
+    course = reasons_of("Cours de maths du 3 mars", "Chapitre 5 : exercices 2 à 6 pour les élèves, corrigé du devoir jeudi.")
+    outreach = reasons_of("Des ateliers de chimie pour les élèves", "Dix étudiants animent des expériences dans quatre collèges.")
+    assert "support ou organisation de cours" in course and "pour un large public" not in course
+    assert "pour un large public" in outreach
+
+
+def test_only_the_strongest_soft_penalty_counts():
+    both = story("Rentrée du club : cours de soudure pour les nouveaux membres",
+                 "Chers membres, cours de soudure et d'électronique pour les nouveaux adhérents jeudi au local.")
+    worth = score_candidate(both, NOW)
+    penalties = [name for name, points in worth.contributions if points < 0]
+    assert len(penalties) == 1
+    assert len([r for r in worth.reasons if r in ("vie interne d'un groupe", "support ou organisation de cours")]) == 1
