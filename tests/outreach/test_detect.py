@@ -136,3 +136,16 @@ def test_listings_course_material_and_a_groups_internal_life_are_never_proposals
                                     {"lab-geo": "Géosciences", "cours-geo": "Licence", "asso-geo": "Asso"},
                                     model, today=TODAY)
     assert [p.evidence for p in proposals] == [(public.url,)]
+
+
+def test_an_event_open_to_newcomers_is_proposed_a_portrait_naming_children_is_not(model):
+    party = make_item("asso-info", 1, "Install party : passez au logiciel libre",
+                      "L'association organise une après-midi pour tous ceux qui veulent essayer Linux. Que vous soyez "
+                      "un grand débutant ou un habitué, venez avec votre ordinateur le jeudi 6 mars à 14h.")
+    portrait = make_item("asso-anciens", 2, "Portrait d'une ancienne : Claire Dubreuil",
+                         "Diplômée en 2009, Claire a fondé une entreprise de loisirs : les enfants de 4 à 12 ans y "
+                         "découvrent la voile et le kayak chaque été. Elle raconte son parcours depuis la faculté.")
+    recap = make_item("club-robot", 3, "Bilan de la coupe régionale",
+                      "Notre robot termine cinquième. Merci à tous ceux qui nous ont soutenus pendant la saison.")
+    proposals = propose_initiatives([party, portrait, recap], {}, model, today=TODAY)
+    assert [p.evidence for p in proposals] == [(party.url,)]
