@@ -149,11 +149,11 @@ PUBLIC_AUDIENCE_CUES = re.compile(f"{GENERAL_AUDIENCE_CUES.pattern}|{PUPIL_AUDIE
 COMPETITION_CUES = _cues(
     r"(?:1(?:er|re|ere)|premiere?|deuxieme|troisieme|2e|3e|second) place", r"podium", r"remport\w+",
     r"vainqueurs?", r"gagn(?:e|ent|ants?|ons) (?:le|la|les|du|de|un|une)", r"qualifi\w+ pour la finale",
-    r"en finale", r"finalistes?", r"classe\w* (?:\d+|premier|premiere|deuxieme|troisieme)\w*", r"won the",
+    r"en finale", r"finalistes?", r"demi finales?", r"quarts? de finale", r"classe\w* (?:\d+|premier|premiere|deuxieme|troisieme)\w*", r"won the",
     r"first place", r"second place", r"third place", r"winners?", r"(?:nous|ils|elles) (?:avons|ont) termine",
 )
 SPECIALIST_CUES = _cues(
-    r"seminaires?", r"webinaires?", r"webinar", r"seminar", r"abstract", r"keynote", r"speaker",
+    r"(?<!rue du )(?<!place du )(?<!grand )seminaires?",  # not the "rue du Séminaire" of an address r"webinaires?", r"webinar", r"seminar", r"abstract", r"keynote", r"speaker",
     r"orat(?:eur|rice)", r"expose", r"workshop", r"colloque", r"proceedings", r"preprint", r"arxiv",
     r"groupe de travail", r"reading group", r"journal club",
 )
@@ -182,6 +182,9 @@ STUDENT_CUES = _cues(
     r"initiatives? etudiantes?", r"etudiant\w* (?:organis\w+|lanc\w+|cre\w+)", r"hackathon\w*",
     r"junior entreprise", r"club\w* (?:etudiant|d astronomie|de robotique|de sciences)", r"concours etudiant\w*",
     r"equipe etudiante", r"igem", r"cordee\w* de la reussite",
+    # a team taking part in a competition: "a participé à l'édition 2022 de la coupe de France"
+    r"(?:participe\w*|participation|participer)(?: \w+){0,6} (?:coupe|competitions?|concours|championnat|hackathon|olympiades?)",
+    r"(?:robotics|programming|coding) (?:competitions?|contests?|challenges?)",
 )
 JOB_CUES = _cues(
     r"offres? de (?:poste|postes|emploi|these|stage|post ?doc\w*)",
