@@ -239,3 +239,11 @@ def test_only_the_strongest_soft_penalty_counts():
     penalties = [name for name, points in worth.contributions if points < 0]
     assert len(penalties) == 1
     assert len([r for r in worth.reasons if r in ("vie interne d'un groupe", "support ou organisation de cours")]) == 1
+
+
+def test_a_team_in_a_competition_is_a_student_initiative_and_an_address_no_seminar():
+    cup = reasons_of("Retour sur la coupe de robotique", "L'équipe du club a participé à l'édition 2024 de la coupe "
+                     "nationale ; éliminée en demi-finale, elle vise le podium l'an prochain.")
+    debate = reasons_of("Soirée débat sur l'énergie", "Ouvert au public, 12 rue du Séminaire, à 19h.")
+    assert "initiative étudiante" in cup and "classement dans une compétition" in cup
+    assert "pour spécialistes" not in debate
