@@ -6,9 +6,10 @@ itself and the other pages of its source, never a site's name or its own URL con
 
 - `index`: the page is the parent of several other pages of its source (its path is their prefix),
   or its text starts with, and repeats, the titles or openings of several of them (a news listing,
-  a tag page; a story followed by a "latest news" box is still a story);
+  a tag page; a story followed by a "latest news" box is still a story), or its title is that of a
+  listing's pagination, a date archive or a tag page ("Page 2 sur 5", "Archives mars 2021", "Tag : robotique");
 - `section`: its title is only the name of a section or a site page ("Actualités", "Blog",
-  "À propos", "Contact", "Publications", "Talks"...);
+  "À propos", "Contact", "Publications", "Talks 2021", "Galerie", "404 - Page not found"...);
 - `placeholder`: there is nearly no text ("à venir", a thank-you page).
 
 `non_story_pages` returns {item_id: code}; `story_code` judges one page alone (no siblings known).
@@ -42,12 +43,31 @@ SECTION_WORDS = (
     "liens", "links", "ressources", "resources", "tags", "tag", "categories", "categorie", "category",
     "mentions legales", "plan du site", "sitemap", "recherche", "search", "merci", "thanks", "page not found",
     "page introuvable", "newsletter", "faq", "cours", "courses", "enseignements", "seances", "sessions",
+    "galerie", "galeries", "gallery", "photos", "videos", "medias", "documents", "telechargements", "downloads",
+    "adherer", "nous rejoindre", "rejoignez nous", "join us", "historique", "history",
+    "sponsors", "ressources pedagogiques", "planning", "evenements a venir", "evenements passes", "upcoming events",
+    "past events", "prochains seminaires", "prochains evenements", "resultats de recherche", "search results",
+    "page non trouvee", "not found", "erreur 404", "404", "lectures", "enseignement", "commentaires", "comments",
+    "licence", "license", "featured posts", "a la une",
 )
 _SECTION_TITLE = re.compile(
     r"^(?:(?:les|nos|la|le|l|our|all|toutes les|tous les)\s+)?(?:" + "|".join(SECTION_WORDS) + r")"
-    r"(?:\s+(?:du|de la|des|de l|of the|of|de|d)\s+\S+(?:\s+\S+)?)?(?:\s+(?:page|par|by)\s+\S+)?$"
+    r"(?:\s+(?:du|de la|des|de l|of the|of|de|d)\s+\S+(?:\s+\S+)?)?(?:\s+(?:page|par|by)\s+\S+)?"
+    r"(?:\s+(?:19|20)\d\d(?:\s+(?:19|20)\d\d)?)?$"
 )
 _THANKS = re.compile(r"^(?:thanks?|thank you|merci)\b")
+# An error page served with 200, "About <site name>".
+_SITE_PAGE_TITLE = re.compile(
+    r"^(?:404|erreur 404)\b|\bpage (?:not found|introuvable|non trouvee)$|^(?:about|a propos)(?: \S+){0,2}$"
+)
+# Titles of pages the crawl reaches through a listing: its pagination, an archive by date, a tag or category page.
+_MONTHS = ("janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|decembre|january|february"
+           "|march|april|may|june|july|august|september|october|november|december")
+_LISTING_TITLE = re.compile(
+    r"^(?:\S+ ){0,5}page \d+(?: (?:sur|of|de) \d+)?$"  # "Blog - Page 3", "Page 2 sur 5"
+    r"|^(?:archives?(?: (?:for|of|de|du|des))? )?(?:(?:" + _MONTHS + r") )?(?:19|20)\d\d(?: (?:19|20)\d\d)?$"
+    r"|^(?:(?:posts?|articles?|billets?|entries) )?(?:tagged|tagges?|taggues?|tags?|categor(?:y|ies|ie)|archives?)(?: \S+){0,3}$"
+)
 
 
 def non_story_pages(items: Sequence[Item]) -> dict[str, str]:
@@ -66,6 +86,10 @@ def story_code(item: Item) -> str | None:
     title = fold_for_matching(item.title)
     if not title or _SECTION_TITLE.match(title) or _THANKS.match(title):
         return "section"
+    if _SITE_PAGE_TITLE.search(title):
+        return "section"
+    if _LISTING_TITLE.search(title):
+        return "index"
     if len(fold_for_matching(item.text or item.summary).split()) < MIN_STORY_WORDS:
         return "placeholder"
     return None

@@ -67,3 +67,14 @@ def test_a_site_header_every_page_starts_with_is_no_quotation():
                      summary="Laboratoire de robotique | accueil | contact")  # the header recurs after the summary
              for n in range(4)]
     assert non_story_pages(posts) == {}
+
+
+def test_pagination_archive_tag_and_error_pages_are_no_stories():
+    for title in ("Page 2 sur 5", "Le fil des robots - Page 3", "Archives mars 2021", "2023", "Posts tagged robotics",
+                  "Catégorie : Robotique"):
+        assert story_code(page("/p/", title)) == "index", title
+    for title in ("Séminaires 2022-2023", "Événements à venir", "Galerie", "404 - Page not found", "About the network"):
+        assert story_code(page("/s/", title)) == "section", title
+    for title in ("Fête de la science 2023", "Tags et attributs en HTML : le guide", "Photos de la fête de la science",
+                  "About time: how cells keep their clocks", "Coupe 2016 : notre robot"):
+        assert story_code(page("/t/", title)) is None, title
