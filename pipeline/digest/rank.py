@@ -138,7 +138,7 @@ GENERAL_AUDIENCE_CUES = _cues(
     r"conference debat", r"soiree debat", r"table ronde",
     # open to newcomers: "pour tous ceux qui...", "débutants bienvenus", "quel que soit votre niveau"
     r"pour tous ceux (?:et celles )?qui", r"debutants? (?:bienvenus?|acceptes?)", r"quel que soit (?:votre|ton) niveau",
-    r"que (?:vous soyez|tu sois) (?:un |une )?(?:grande? )?debutante?", r"aucune? (?:connaissance|prerequis)",
+    r"que (?:vous soyez|tu sois) (?:un |une )?(?:grande? )?debutante?", r"aucune? (?:connaissance|prerequis)s? (?:prealable|requis|requise|necessaire)s?",
 )
 # Pupils are a public for a lab or a club, but on a course page they are the class itself.
 PUPIL_AUDIENCE_CUES = _cues(
