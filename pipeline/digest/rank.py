@@ -153,7 +153,8 @@ COMPETITION_CUES = _cues(
     r"first place", r"second place", r"third place", r"winners?", r"(?:nous|ils|elles) (?:avons|ont) termine",
 )
 SPECIALIST_CUES = _cues(
-    r"(?<!rue du )(?<!place du )(?<!grand )seminaires?",  # not the "rue du Séminaire" of an address r"webinaires?", r"webinar", r"seminar", r"abstract", r"keynote", r"speaker",
+    r"(?<!rue du )(?<!place du )(?<!grand )seminaires?",  # not the "rue du Séminaire" of an address
+    r"webinaires?", r"webinar", r"seminar", r"abstract", r"keynote", r"speaker",
     r"orat(?:eur|rice)", r"expose", r"workshop", r"colloque", r"proceedings", r"preprint", r"arxiv",
     r"groupe de travail", r"reading group", r"journal club",
 )

@@ -247,3 +247,4 @@ def test_a_team_in_a_competition_is_a_student_initiative_and_an_address_no_semin
     debate = reasons_of("Soirée débat sur l'énergie", "Ouvert au public, 12 rue du Séminaire, à 19h.")
     assert "initiative étudiante" in cup and "classement dans une compétition" in cup
     assert "pour spécialistes" not in debate
+    assert "pour spécialistes" in reasons_of("Webinaire : inversion sismique", "Keynote et abstract en ligne.")
