@@ -21,6 +21,15 @@ THREADS = Config(Path("sources.yaml"), (), CrawlSettings(), 8, 60)
 DASK = replace(THREADS, task_runner=TaskRunnerSettings(kind="dask", n_workers=2))
 
 
+@pytest.fixture(autouse=True)
+def fresh_process(monkeypatch: pytest.MonkeyPatch):
+    """Choose as a fresh `veille run` would: Prefect not loaded (else its settings are asked, and a
+    session's test server counts as configured). Yields the Prefect module it hid, if loaded."""
+    loaded = sys.modules.get("prefect")
+    monkeypatch.delitem(sys.modules, "prefect", raising=False)
+    return loaded
+
+
 def no_server(tmp_path: Path) -> dict[str, str]:
     """An environment with no Prefect server anywhere: no variable, an empty Prefect home."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
@@ -32,16 +41,13 @@ def test_without_a_server_the_run_is_direct(tmp_path: Path) -> None:
     assert choice.engine == "direct" and "--prefect" in choice.line()
 
 
-def test_a_server_in_the_environment_means_the_flow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delitem(sys.modules, "prefect", raising=False)  # read as a fresh `veille run` would
+def test_a_server_in_the_environment_means_the_flow(tmp_path: Path) -> None:
     env = {**no_server(tmp_path), "PREFECT_API_URL": "http://127.0.0.1:4200/api"}
     choice = engine.choose_engine(THREADS, "auto", env)
     assert choice.engine == "prefect" and "http://127.0.0.1:4200/api" in choice.line()
 
 
-def test_a_server_in_the_active_prefect_profile_means_the_flow(tmp_path: Path,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delitem(sys.modules, "prefect", raising=False)
+def test_a_server_in_the_active_prefect_profile_means_the_flow(tmp_path: Path) -> None:
     env = no_server(tmp_path)
     home = Path(env["PREFECT_HOME"])
     home.mkdir()
@@ -66,6 +72,13 @@ code = main(sys.argv[1:])
 print("prefect imported:", any(name == "prefect" or name.startswith("prefect.") for name in sys.modules))
 raise SystemExit(code)
 """
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_a_server_set_in_this_process_means_the_flow(fresh_process, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "prefect", fresh_process)  # loaded, its settings name the harness's server
+    assert engine.choose_engine(THREADS, "auto", no_server(tmp_path)).engine == "prefect"
 
 
 def test_veille_run_without_a_server_never_imports_prefect(demo_sites, tmp_path: Path) -> None:
