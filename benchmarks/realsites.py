@@ -3,7 +3,8 @@
 For each scenario (full, feeds, mixed) it runs `realsites.py run` against this checkout (a fresh
 DuckDB file each time) and prints the figures per site and overall. With --rerun (scenario full) it
 then runs `veille run` a second time on the same file, nothing changed, and prints what that run
-fetched and how long it took beside the first. Skips with a message when ../shared is absent.
+fetched and how long it took beside the first, with the engine each run used and its seconds per
+stage (`veille run --prefect` is timed with --prefect). Skips with a message when ../shared is absent.
 
 Usage: python benchmarks/realsites.py [--scenarios full feeds mixed] [--port-offset N] [--rerun]
 """
@@ -55,7 +56,7 @@ def site_rows(figures: dict) -> list[dict]:
     return rows
 
 
-def rerun(port_offset: int, work: Path) -> dict:
+def rerun(port_offset: int, work: Path, engine_flags: tuple[str, ...] = ()) -> dict:
     """Serve the sites, run `veille run` twice on one file (scenario full); what each run cost."""
     env = _env(port_offset)
     sources = work / "rerun-sources.yaml"
@@ -67,17 +68,18 @@ def rerun(port_offset: int, work: Path) -> dict:
     try:
         time.sleep(3)
         db = work / "rerun.duckdb"
-        return {"first": _timed_run(sources, db, work, env), "second": _timed_run(sources, db, work, env)}
+        return {"first": _timed_run(sources, db, work, env, engine_flags),
+                "second": _timed_run(sources, db, work, env, engine_flags)}
     finally:
         server.terminate()
         server.wait(timeout=30)
 
 
-def _timed_run(sources: Path, db: Path, work: Path, env: dict) -> dict:
+def _timed_run(sources: Path, db: Path, work: Path, env: dict, engine_flags: tuple[str, ...] = ()) -> dict:
     veille = ROOT / ".venv" / "bin" / "veille"
     started = time.monotonic()
     done = subprocess.run([str(veille if veille.exists() else "veille"), "run", "--sources", str(sources), "--db",
-                           str(db), "--initiatives", str(work / "none.yaml")], env=env, cwd=work, capture_output=True,
+                           str(db), "--initiatives", str(work / "none.yaml"), *engine_flags], env=env, cwd=work, capture_output=True,
                           text=True)
     if done.returncode != 0:
         raise RuntimeError(f"veille run failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
@@ -88,7 +90,11 @@ def _timed_run(sources: Path, db: Path, work: Path, env: dict) -> dict:
         row = conn.execute(
             """SELECT sum(item_pages), sum(listing_pages), max(duration_s), sum(items_found)
                FROM fetch_log WHERE run_id = (SELECT max(run_id) FROM runs WHERE kind = 'nightly')""").fetchone()
-    return {"wall_s": wall, "item_pages": row[0], "listing_pages": row[1], "crawl_s": row[2], "items": row[3]}
+    said = done.stdout.splitlines()
+    engine = next((line for line in said if line.startswith("veille run:")), "veille run: engine not said")
+    stages = next((line for line in said if line.startswith("seconds per stage:")), "")
+    return {"wall_s": wall, "item_pages": row[0], "listing_pages": row[1], "crawl_s": row[2], "items": row[3],
+            "engine": engine, "stages": stages}
 
 
 def _env(port_offset: int) -> dict:
@@ -123,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenarios", nargs="*", choices=SCENARIOS, default=list(SCENARIOS))
     parser.add_argument("--port-offset", type=int, default=int(os.environ.get("REALSITES_PORT_OFFSET", "100")))
     parser.add_argument("--rerun", action="store_true", help="also time a second run with nothing changed")
+    parser.add_argument("--prefect", action="store_true", help="time the reruns with `veille run --prefect`")
     args = parser.parse_args(argv)
     if not available():
         print(f"skipped: {REALSITES} is absent (the real sites live in ../shared/real-sites)")
@@ -131,10 +138,11 @@ def main(argv: list[str] | None = None) -> int:
         for scenario in args.scenarios:
             print_scenario(scenario, run_scenario(scenario, args.port_offset, Path(tmp)))
         if args.rerun:
-            runs = rerun(args.port_offset, Path(tmp))
+            runs = rerun(args.port_offset, Path(tmp), ("--prefect",) if args.prefect else ())
             for name, run in runs.items():
                 print(f"{name} run: {run['wall_s']:.1f} s wall, crawl {run['crawl_s']:.1f} s, "
                       f"{run['listing_pages']} listing/feed/sitemap page(s), {run['item_pages']} item page(s)")
+                print(f"  {run['engine']}" + (f"\n  {run['stages']}" if run["stages"] else ""))
             print(f"second run / first run: {runs['second']['crawl_s'] / max(runs['first']['crawl_s'], 1e-9):.3f} "
                   f"of the crawl time, {runs['second']['wall_s'] / runs['first']['wall_s']:.3f} of the wall time")
     return 0

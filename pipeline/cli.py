@@ -10,8 +10,8 @@ Exit codes:
     3  a path cannot be used: the database or an output folder is not writable, is a file where a
        folder is needed (or the reverse), is not a DuckDB file, or is held by another process
 
-Prefect is imported only by the commands that run flows (run, serve, deploy, demo), so `check`, `digest`,
-`sources` and `label` answer at once.
+Prefect is imported only by the commands that run flows (serve, deploy; run and demo when a Prefect server
+is configured or --prefect is given, see pipeline/engine.py), so the others answer at once.
 """
 
 from __future__ import annotations
@@ -75,6 +75,11 @@ def _parser() -> argparse.ArgumentParser:
     sources_arg(p)
     db_arg(p)
     initiatives_arg(p)
+    engines = p.add_mutually_exclusive_group()
+    engines.add_argument("--prefect", dest="engine", action="store_const", const="prefect", default="auto",
+                         help="run the Prefect flow even without a server (an ephemeral one, slower)")
+    engines.add_argument("--direct", dest="engine", action="store_const", const="direct",
+                         help="run without Prefect even when a server is configured")
     p = command("digest", _digest, "build the weekly digest (and send it with --send)")
     db_arg(p)
     p.add_argument("--week", type=_iso_week, help="ISO week, e.g. 2026-W48 (default: the week that just ended)")
@@ -146,16 +151,21 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from pipeline import flows
+    from pipeline import engine
     from pipeline.steps.outreach import load_manual_initiatives
 
-    load_config(args.sources)  # fail fast, before Prefect starts
+    config = load_config(args.sources)  # fail fast, before crawling
     load_manual_initiatives(args.initiatives)
     _check_run_outputs(database_path(args.db))
-    counts = flows.run_nightly_now(args.sources, database_path(args.db), args.initiatives, show_progress=not args.verbose)
+    choice = engine.choose_engine(config, args.engine)
+    print(choice.line(), flush=True)
+    outcome = engine.run_nightly_now(config, args.sources, database_path(args.db), args.initiatives, choice,
+                                     show_progress=not args.verbose)
     _print_run_summary(database_path(args.db))
-    print(_counts_line(counts))
-    print(f"analysts' snapshot: {database_path(args.db)}")
+    print(_counts_line(outcome.counts))
+    if outcome.stage_seconds:
+        print("seconds per stage: " + ", ".join(f"{k} {v:.2f}" for k, v in outcome.stage_seconds.items()))
+    print(f"analysts' snapshot: {database_path(args.db)} ({outcome.engine} engine)")
     return 0
 
 
@@ -167,7 +177,7 @@ def _print_run_summary(db: Path) -> None:
         rows = store.run_report(conn)
     summary_table(rows)
 def _check_run_outputs(db: Path) -> None:
-    """Before Prefect starts: the database opens (waiting while another run holds it) and the
+    """Before the run starts: the database opens (waiting while another run holds it) and the
     model and map folders beside it can be written; PathUnusable otherwise."""
     from pipeline import store
 

@@ -79,21 +79,30 @@ def nightly_flow(
     logger = get_run_logger()
     config = load_config(Path(sources_path))
     map_steps.load_manual_initiatives(Path(initiatives_path))  # invalid file: fail before crawling
-    db = Path(db_path)
-    now = datetime.now(timezone.utc)
-    run_id, states = prepare_task(config, db, now)
-    results = crawl_sources(config, [s for s in config.sources if s.enabled], states, now, show_progress)
-    summary = record_task(db, run_id, results, now)
-    cluster_task(db, summary.new_item_ids, config.dedupe_window_days, now, summary.updated_item_ids, run_id=run_id)
-    tag_task(db, config, db.parent / "models", now, run_id=run_id)
-    score_task(db, now, run_id=run_id)
-    outreach_task(db, now, run_id=run_id)
-    map_task(db, Path(initiatives_path), db.parent / "map", now)
-    counts = finish_task(db, summary, now)
-    logger.info("nightly run %s: %s", run_id, counts)
+    stages = nightly.TimedStages(PrefectStages(show_progress))
+    summary, counts = nightly.run_nightly(config, Path(db_path), Path(initiatives_path), datetime.now(timezone.utc),
+                                          stages)
+    logger.info("nightly run %s: %s; %s", summary.run_id, counts, stages.report())
     for source_id, code in summary.failures:
         logger.warning("source %s failed: %s", source_id, code)
     return counts
+
+
+class PrefectStages:
+    """nightly.NightlyStages on Prefect: each step runs as its task, the crawl on the task runner."""
+
+    TASKS = {t.fn: t for t in (prepare_task, record_task, cluster_task, tag_task, score_task, outreach_task,
+                               map_task, finish_task)}
+
+    def __init__(self, show_progress: bool = False):
+        self.show_progress = show_progress
+
+    def run(self, step, *args, **kwargs):
+        return self.TASKS[step](*args, **kwargs)
+
+    def crawl(self, config: Config, sources: Sequence[Source], states: dict[str, SourceState],
+              now: datetime) -> list[CrawlResult]:
+        return crawl_sources(config, sources, states, now, self.show_progress)
 
 
 def crawl_sources(config: Config, sources: Sequence[Source], states: dict[str, SourceState],
@@ -263,3 +272,8 @@ def ensure_process_pool(pool: str) -> None:
         except ObjectNotFound:
             template = ProcessWorker.get_default_base_job_template()
             client.create_work_pool(WorkPoolCreate(name=pool, type="process", base_job_template=template))
+
+
+def configured_api_url() -> str | None:
+    """The Prefect server this process would report to (None: Prefect would start an ephemeral one)."""
+    return PREFECT_API_URL.value() or None

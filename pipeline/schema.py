@@ -112,6 +112,12 @@ MIGRATIONS: list[str] = [
     """
     CREATE TABLE source_templates (source_id VARCHAR PRIMARY KEY, template VARCHAR NOT NULL, learned_at TIMESTAMPTZ NOT NULL);
     """,
+    # 10: what a costly nightly computation was last run on (a hash of its inputs) and what it gave,
+    # so that a night with nothing changed does not redo it
+    """
+    CREATE TABLE step_memos (step VARCHAR PRIMARY KEY, inputs_key VARCHAR NOT NULL, result VARCHAR NOT NULL,
+                             saved_at TIMESTAMPTZ NOT NULL);
+    """,
 ]
 
 # The stories' coverage, computed from items (v_clusters at a million items takes seconds to

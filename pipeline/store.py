@@ -402,6 +402,18 @@ def _insert_arrow(conn: duckdb.DuckDBPyConnection, table_name: str, table: pa.Ta
     conn.unregister("incoming")
 
 
+def load_memo(conn: duckdb.DuckDBPyConnection, step: str) -> tuple[str, str] | None:
+    """(inputs_key, result) last saved for `step` (see step_memos), or None."""
+    rows = conn.execute("SELECT inputs_key, result FROM step_memos WHERE step = ?", [step]).fetchall()
+    return (rows[0][0], rows[0][1]) if rows else None
+
+
+def save_memo(conn: duckdb.DuckDBPyConnection, step: str, inputs_key: str, result: str, now: datetime) -> None:
+    conn.execute("""INSERT INTO step_memos VALUES (?, ?, ?, ?) ON CONFLICT (step) DO UPDATE SET
+                    inputs_key = excluded.inputs_key, result = excluded.result, saved_at = excluded.saved_at""",
+                 [step, inputs_key, result, now])
+
+
 # --- reads for the later stages ------------------------------------------------------------------
 
 
@@ -541,11 +553,17 @@ def container_ids(conn: duckdb.DuckDBPyConnection, item_ids: Sequence[str]) -> l
 def save_worthiness(conn: duckdb.DuckDBPyConnection, scores: Sequence[tuple[str, float, str]], now: datetime) -> None:
     if not scores:
         return
-    _execute_many(conn, 
-        """INSERT INTO worthiness VALUES (?, ?, ?, ?) ON CONFLICT (item_id) DO UPDATE SET
-           score = excluded.score, reasons = excluded.reasons, scored_at = excluded.scored_at""",
-        [(item_id, score, reasons, now) for item_id, score, reasons in scores],
-    )
+    table = pa.table({  # one statement over an Arrow table: executemany cost ~6 ms a row
+        "item_id": [item_id for item_id, _, _ in scores],
+        "score": pa.array([score for _, score, _ in scores], pa.float64()),
+        "reasons": pa.array([reasons for _, _, reasons in scores], pa.string()),
+        "scored_at": pa.array([now] * len(scores), pa.timestamp("us", tz="UTC")),
+    })
+    conn.register("incoming_worthiness", table)
+    conn.execute(
+        """INSERT INTO worthiness SELECT * FROM incoming_worthiness ON CONFLICT (item_id) DO UPDATE SET
+           score = excluded.score, reasons = excluded.reasons, scored_at = excluded.scored_at""")
+    conn.unregister("incoming_worthiness")
 
 
 def cluster_members(conn: duckdb.DuckDBPyConnection, cluster_ids: Sequence[str]) -> dict[str, list[Item]]:

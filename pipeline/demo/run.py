@@ -27,7 +27,8 @@ def write_sources(sites: SiteServer, path: Path) -> Path:
 
 
 def run_demo(out: Path) -> int:
-    from pipeline import flows
+    from pipeline import engine
+    from pipeline.config import load_config
     from pipeline.digest import build as digest
     from pipeline.steps import weekly
 
@@ -39,7 +40,8 @@ def run_demo(out: Path) -> int:
     with serve_sites(SITES) as sites:
         print(f"demo sites: {len(sites.base_urls)} served on 127.0.0.1")
         sources = write_sources(sites, out / "sources.yaml")
-        counts = flows.run_nightly_now(sources, db, INITIATIVES)
+        config = load_config(sources)
+        counts = engine.run_nightly_now(config, sources, db, INITIATIVES, engine.choose_engine(config)).counts
     print(
         f"nightly run: {counts['sources_ok']} sources ok, {counts['sources_failed']} failed "
         f"(one is broken on purpose), {counts['items_new']} items"

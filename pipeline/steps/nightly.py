@@ -3,30 +3,35 @@
 Nightly: prepare_crawl -> crawl_one (per source) -> record_crawl -> cluster_new_items -> tag_items
 -> score_items -> (map_steps: refresh_initiatives -> publish_outreach_map) -> finish_run, which
 publishes the analysts' snapshot. Weekly (digest_steps): build_week_digest -> send_week_digest.
+
+The order lives in one place, `run_nightly`; who runs each step is a `NightlyStages`: the Prefect
+flow (one task per stage or source, pipeline/flows.py) or plain calls (pipeline/steps/direct.py).
 """
 
 from __future__ import annotations
 
+import json
 import logging
-from dataclasses import dataclass, field, replace
+import time
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Callable, Protocol, Sequence
 from urllib.parse import urlsplit
 
 from pipeline import search, store
-
-from pipeline.classify import model as classify
 
 from pipeline.crawl import source as crawl
 
 from pipeline.dedupe import cluster as dedupe
 from pipeline.dedupe import publications as dedupe_publications
 
-from pipeline.digest import learn, pages, rank
+from pipeline.digest import pages, rank
 from pipeline.config import Config
 from pipeline.crawl.fetch import Fetcher
 from pipeline.models import CrawlResult, CrawlSettings, Item, Source, SourceOutcome, SourceState
+from pipeline.steps import memo
+from pipeline.steps import outreach as map_steps
 from pipeline.steps.isolate import each_item, in_batches, whole_batch
 
 log = logging.getLogger(__name__)
@@ -192,18 +197,30 @@ def _refresh_representatives(conn, cluster_ids: set[str]) -> None:
 
 def tag_items(db: Path, config: Config, model_dir: Path, now: datetime, run_id: str = "") -> str:
     """(Re)train when the labels changed, then predict every item the current model has not seen
-    (an item the model cannot read is recorded in item_failures, tag_error)."""
+    (an item the model cannot read is recorded in item_failures, tag_error). When every item was
+    tagged by the model of the current labels, the classifier is not even imported."""
     declared = {s.id: s.category for s in config.sources}
     with store.open_store(db) as conn:
+        labelled = store.load_labelled_items(conn)
+        key = memo.inputs_key([(item.item_id, declared.get(item.source_id, "mixed"), label) for item, label in labelled])
+        known = store.load_memo(conn, "tag_items")
+        if known is not None and known[0] == key and not store.items_to_tag(conn, known[1]):
+            return known[1]
+        from pipeline.classify import model as classify  # scikit-learn: seconds to import
+
         corrections = [
             classify.LabelledItem(item.item_id, item.source_id, declared.get(item.source_id, "mixed"), item.url,
                                   item.title, item.text, label)
-            for item, label in store.load_labelled_items(conn)
+            for item, label in labelled
         ]
         examples = list(classify.load_seed()) + corrections
+        version = classify.label_set_version(examples)
+        store.save_memo(conn, "tag_items", key, version, now)
+        items = store.items_to_tag(conn, version)
+        if not items:  # every item was tagged by the model of these labels: it need not even be read
+            return version
         model = _current_model(examples, model_dir)
         store.save_model_record(conn, model.version, now, len(examples), len(corrections))
-        items = store.items_to_tag(conn, model.version)
         predictions, failures = in_batches(items, lambda batch: classify.predict(model, batch, declared), "tag")
         store.save_predictions(conn, predictions, now)
         store.save_item_failures(conn, run_id, failures, now)
@@ -211,7 +228,9 @@ def tag_items(db: Path, config: Config, model_dir: Path, now: datetime, run_id: 
     return model.version
 
 
-def _current_model(examples: Sequence[classify.LabelledItem], model_dir: Path) -> classify.CategoryModel:
+def _current_model(examples: Sequence, model_dir: Path):
+    from pipeline.classify import model as classify
+
     version = classify.label_set_version(examples)
     path = model_dir / f"category-{version}.skops"
     if path.exists():
@@ -231,13 +250,40 @@ def score_items(db: Path, now: datetime, lookback_days: int = 60, run_id: str = 
         stories = store.load_candidates(conn, now - timedelta(days=lookback_days), now + timedelta(days=1))
         members = store.cluster_members(conn, [c.cluster_id for c in stories])
         candidates = [replace(c, item=item) for c in stories for item in members.get(c.cluster_id, [c.item])]
-        weights = learn.weights_from_grades(store.load_graded_items(conn))
-        no_story = pages.non_story_pages([c.item for c in candidates if not c.publications])  # a deposit is a story
+        weights = _worthiness_weights(conn, now)
+        no_story = _non_story_codes(conn, [c.item for c in candidates if not c.publications], now)  # a deposit is a story
         scores, failures = each_item(candidates, lambda c: _score(c, now, weights, no_story.get(c.item.item_id)),
                                      "score", item_of=lambda c: c.item)
         store.save_worthiness(conn, scores, now)
         store.save_item_failures(conn, run_id, failures, now)
     return len(scores)
+
+
+def _worthiness_weights(conn, now: datetime) -> rank.WorthinessWeights:
+    """The weights learned from the graded examples and the officer's grades (learn.weights_from_grades,
+    which imports scikit-learn), reused from the last run when the grades are the same."""
+    graded = store.load_graded_items(conn)
+    key = memo.inputs_key(graded)
+    stored = store.load_memo(conn, "worthiness_weights")
+    if stored is not None and stored[0] == key:
+        return rank.WorthinessWeights(**json.loads(stored[1]))
+    from pipeline.digest import learn
+
+    weights = learn.weights_from_grades(graded)
+    store.save_memo(conn, "worthiness_weights", key, json.dumps(asdict(weights)), now)
+    return weights
+
+
+def _non_story_codes(conn, items: list[Item], now: datetime) -> dict[str, str]:
+    """pages.non_story_pages (a pure function of the items, costly: it compares every page of a
+    source with the others), reused from the last run when the items are the same."""
+    key = memo.inputs_key(sorted(items, key=lambda i: i.item_id))
+    stored = store.load_memo(conn, "non_story_pages")
+    if stored is not None and stored[0] == key:
+        return json.loads(stored[1])
+    codes = pages.non_story_pages(items)
+    store.save_memo(conn, "non_story_pages", key, json.dumps(codes, sort_keys=True), now)
+    return codes
 
 
 def _score(candidate, now: datetime, weights, no_story_code: str | None) -> tuple[str, float, str]:
@@ -259,3 +305,59 @@ def finish_run(db: Path, summary: CrawlSummary, now: datetime) -> dict[str, int]
     search.update_index(search.index_path(db), changed)
     store.publish_snapshot(db)
     return counts
+
+
+class NightlyStages(Protocol):
+    """Who runs the nightly steps: `run` one stage (a step of this module or map_steps), `crawl` the
+    enabled sources (the fan-out: results in the order of `sources`)."""
+
+    def run(self, step: Callable[..., Any], *args: Any, **kwargs: Any) -> Any: ...
+
+    def crawl(self, config: Config, sources: Sequence[Source], states: dict[str, SourceState],
+              now: datetime) -> list[CrawlResult]: ...
+
+
+def run_nightly(config: Config, db: Path, initiatives_path: Path, now: datetime,
+                stages: NightlyStages) -> tuple[CrawlSummary, dict[str, int]]:
+    """The nightly recipe, in order: crawl, record, cluster, tag, score, detect initiatives, publish
+    the map, close the run and publish the snapshot. Returns the crawl summary and the run's counts."""
+    run_id, states = stages.run(prepare_crawl, config, db, now)
+    results = stages.crawl(config, [s for s in config.sources if s.enabled], states, now)
+    summary = stages.run(record_crawl, db, run_id, results, now)
+    stages.run(cluster_new_items, db, summary.new_item_ids, config.dedupe_window_days, now, summary.updated_item_ids,
+               run_id=run_id)
+    stages.run(tag_items, db, config, db.parent / "models", now, run_id=run_id)
+    stages.run(score_items, db, now, run_id=run_id)
+    stages.run(map_steps.refresh_initiatives, db, now, run_id=run_id)
+    stages.run(map_steps.publish_outreach_map, db, initiatives_path, db.parent / "map", now, skip_unchanged=True)
+    counts = stages.run(finish_run, db, summary, now)
+    return summary, counts
+
+
+class TimedStages:
+    """NightlyStages that measures the wall seconds of each stage of another (report(): one line)."""
+
+    def __init__(self, inner: NightlyStages):
+        self.inner = inner
+        self.seconds: dict[str, float] = {}
+
+    def run(self, step: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return self.inner.run(step, *args, **kwargs)
+        finally:
+            self._add(step.__name__, started)
+
+    def crawl(self, config: Config, sources: Sequence[Source], states: dict[str, SourceState],
+              now: datetime) -> list[CrawlResult]:
+        started = time.perf_counter()
+        try:
+            return self.inner.crawl(config, sources, states, now)
+        finally:
+            self._add("crawl", started)
+
+    def _add(self, stage: str, started: float) -> None:
+        self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - started
+
+    def report(self) -> str:
+        return "stages (s): " + ", ".join(f"{name} {seconds:.2f}" for name, seconds in self.seconds.items())
