@@ -90,7 +90,8 @@ def _fill(conn: duckdb.DuckDBPyConnection, items: int, sources: int) -> None:
         array_to_string(list_transform(range(170), lambda j: w[1 + h(k, b := j) % {n}]), ' ')
             || CASE WHEN h(k, b := 999) % 200 = 0 THEN ' hydrogène vert' ELSE '' END,
         'Résumé ' || k, NULL, NULL, md5(k::VARCHAR),
-        'cl-' || CASE WHEN k % 5 = 1 THEN k - 1 ELSE k END, CASE WHEN k % 5 = 1 THEN 'near' ELSE 'new' END
+        'cl-' || CASE WHEN k % 5 = 1 THEN k - 1 ELSE k END, CASE WHEN k % 5 = 1 THEN 'near' ELSE 'new' END,
+        'feed'
         FROM range({items}) t(k), words""")
     conn.execute("INSERT INTO clusters SELECT DISTINCT cluster_id, replace(cluster_id, 'cl-', 'it-') FROM items")
     conn.execute(f"""INSERT INTO predictions SELECT item_id,
@@ -100,7 +101,8 @@ def _fill(conn: duckdb.DuckDBPyConnection, items: int, sources: int) -> None:
         WHERE h(item_id) % 1000 = 0""")
     conn.execute(f"""INSERT INTO worthiness SELECT item_id, (h(item_id) % 1000) / 1000, 'raisons', {NOW}
         FROM items WHERE first_seen_at >= {NOW} - INTERVAL 60 DAY""")
-    conn.execute(f"""INSERT INTO fetch_log SELECT 'run-' || night, 'src-' || s, {NOW} - INTERVAL (night) DAY,
+    conn.execute(f"""INSERT INTO fetch_log (run_id, source_id, started_at, status, error_code, error_detail,
+        http_status, pages_fetched, items_found, page_errors, duration_s) SELECT 'run-' || night, 'src-' || s, {NOW} - INTERVAL (night) DAY,
         CASE WHEN h(s, b := night) % 20 = 0 THEN 'error' WHEN night % 2 = 0 THEN 'ok' ELSE 'not_modified' END,
         CASE WHEN h(s, b := night) % 20 = 0 THEN 'timeout' END, NULL, 200, 3, 2, 0, 0.4
         FROM range({sources}) a(s), range(60) b(night)""")
