@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pipeline import search, store  # noqa: E402
 from pipeline.models import Item  # noqa: E402
+from pipeline.schema import MIGRATIONS  # noqa: E402
 
 NOW = "TIMESTAMPTZ '2026-12-07 06:00:00+00'"
 WORDS = ("laboratoire recherche étudiants cellule protéine climat séminaire soutenance thèse master parcours "
@@ -72,9 +73,24 @@ def build(db: Path, items: int, sources: int) -> None:
         _fill(conn, items, sources)
         clusters = [row[0] for row in conn.execute("SELECT DISTINCT cluster_id FROM items").fetchall()]
         store.refresh_cluster_coverage(conn, clusters)
+        store.refresh_item_tags(conn, [row[0] for row in conn.execute("SELECT item_id FROM items").fetchall()])
+        store.refresh_source_rhythm(conn, [row[0] for row in conn.execute("SELECT source_id FROM sources").fetchall()])
     store.publish_snapshot(db)
     print(f"built {items:,} items from {sources:,} sources in {time.perf_counter() - started:.0f} s, "
           f"{db.stat().st_size / 1e6:,.0f} MB")
+
+
+def bring_to_current_schema(db: Path) -> None:
+    """A database built by an earlier version of this script: migrate its working file (the new
+    migrations fill their tables from the rows already there) and publish the snapshot again."""
+    with duckdb.connect(str(db), read_only=True) as conn:
+        version = conn.execute("SELECT max(version) FROM schema_version").fetchone()[0]
+    if version < len(MIGRATIONS):
+        started = time.perf_counter()
+        with store.open_store(db):
+            pass
+        store.publish_snapshot(db)
+        print(f"migrated from schema version {version} to {len(MIGRATIONS)} in {time.perf_counter() - started:.0f} s")
 
 
 def _fill(conn: duckdb.DuckDBPyConnection, items: int, sources: int) -> None:
@@ -184,6 +200,7 @@ def main() -> int:
         for path in (db, store.working_path(db), search.index_path(db)):
             path.unlink(missing_ok=True)
         build(db, args.items, args.sources)
+    bring_to_current_schema(db)
     if args.scan_search:
         QUERIES["text search, scanning (ILIKE)"] = SCAN_SEARCH
     medians = time_queries(db, args.repeat)
