@@ -13,8 +13,11 @@ The same crawl runs on each runner of --runners:
 The second run sends the first run's validators: every feed and listing answers 304.
 
 Usage: python benchmarks/crawl.py [--sources 500 --runners plain,threads,dask --workers 16]
-Prints wall time, CPU time and peak RSS of the whole process tree (the sites' process excluded; the
-Dask workers and Prefect's temporary server included), requests and items of each run.
+Prints wall time, CPU time and peak RSS of veille's process tree, requests and items of each run, then
+the CPU of each kind of process (crawler, Prefect server, Dask) and the load average. Counted: this
+process (the crawler, with Prefect's task engine), Prefect's temporary server (until it is idle again
+after the flow returned: its work for the run may come after) and the Dask scheduler and workers.
+Not counted: the sites' process, nor, for the plain runner, a Prefect server started for another runner.
 """
 
 from __future__ import annotations
