@@ -1,7 +1,7 @@
 """The only Prefect module: tasks wrap steps; the nightly and weekly flows; their deployments.
 
 One task per batch of sources or per stage, never per item (a task run costs the Prefect server
-~50 ms of CPU, more than crawling a feed: the crawl makes 4 tasks per worker, each a batch of whole
+25-50 ms of CPU, more than crawling a feed: the crawl makes 4 tasks per worker, each a batch of whole
 origins, see nightly.batch_by_origin). The crawl fans out on the task runner that
 `settings.task_runner` names, read at run time (so a deployment follows sources.yaml): a bounded
 thread pool of `settings.workers` (default), or a Dask cluster (see nightly.crawl_group). Either way the results

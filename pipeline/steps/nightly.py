@@ -107,7 +107,7 @@ def batch_by_origin(sources: Sequence[Source], batches: int) -> list[list[Source
     """The sources in at most `batches` lists; one origin's sources stay in one list (its politeness
     holds in one task), origins dealt round-robin so that the lists are about the same length."""
     groups = group_by_origin(sources)
-    lists: list[list[Source]] = [[] for _ in range(max(1, min(batches, len(groups))))]
+    lists: list[list[Source]] = [[] for _ in range(min(max(1, batches), len(groups)))]
     for index, group in enumerate(groups):
         lists[index % len(lists)].extend(group)
     return lists

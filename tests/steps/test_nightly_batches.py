@@ -23,3 +23,4 @@ def test_batches_keep_each_origin_whole_and_share_the_sources_evenly() -> None:
 def test_fewer_origins_than_batches_make_one_batch_per_origin() -> None:
     sources = [source(0, "a.example.org"), source(1, "b.example.org"), source(2, "a.example.org")]
     assert [[s.id for s in batch] for batch in nightly.batch_by_origin(sources, 64)] == [["s0", "s2"], ["s1"]]
+    assert nightly.batch_by_origin([], 64) == []  # no source, no task
