@@ -155,8 +155,8 @@ def role(process: psutil.Process) -> str:
     command = " ".join(process.cmdline())
     if "prefect.server" in command or "prefect server" in command:
         return "Prefect server"
-    if "distributed" in command or "dask" in command:
-        return "Dask"
+    if "distributed" in command or "dask" in command or "spawn_main" in command:
+        return "Dask"  # a local cluster's nanny and worker processes (the spawned sites' process is excluded)
     return "other"
 
 
