@@ -13,8 +13,11 @@ The same crawl runs on each runner of --runners:
 The second run sends the first run's validators: every feed and listing answers 304.
 
 Usage: python benchmarks/crawl.py [--sources 500 --runners plain,threads,dask --workers 16]
-Prints wall time, CPU time and peak RSS of the whole process tree (the sites' process excluded; the
-Dask workers and Prefect's temporary server included), requests and items of each run.
+Prints wall time, CPU time and peak RSS of veille's process tree, requests and items of each run, then
+the CPU of each kind of process (crawler, Prefect server, Dask) and the load average. Counted: this
+process (the crawler, with Prefect's task engine), Prefect's temporary server (until it is idle again
+after the flow returned: its work for the run may come after) and the Dask scheduler and workers.
+Not counted: the sites' process, nor, for the plain runner, a Prefect server started for another runner.
 """
 
 from __future__ import annotations
@@ -145,13 +148,27 @@ def serve(count: int, shape: Shape, ports_queue: multiprocessing.Queue) -> None:
     asyncio.run(uvicorn.Server(config).serve(sockets=sockets))
 
 
-class TreeMeter:
-    """CPU seconds and peak RSS of this process and its descendants (minus `excluded` pids), sampled."""
+def role(process: psutil.Process) -> str:
+    """What a process of the tree is, for the CPU breakdown."""
+    if process.pid == os.getpid():
+        return "crawler"
+    command = " ".join(process.cmdline())
+    if "prefect.server" in command or "prefect server" in command:
+        return "Prefect server"
+    if "distributed" in command or "dask" in command or "spawn_main" in command:
+        return "Dask"  # a local cluster's nanny and worker processes (the spawned sites' process is excluded)
+    return "other"
 
-    def __init__(self, excluded: set[int], every_s: float = 0.25):
+
+class TreeMeter:
+    """CPU seconds and peak RSS of this process and its descendants (minus `excluded` pids), sampled
+    every second (a sample reads /proc; sampling faster costs the crawler's own CPU)."""
+
+    def __init__(self, excluded: set[int], every_s: float = 1.0):
         self.excluded, self.every_s = excluded, every_s
         self.first: dict[int, float] = {}
         self.last: dict[int, float] = {}
+        self.roles: dict[int, str] = {}
         self.peak_rss = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -168,7 +185,22 @@ class TreeMeter:
 
     @property
     def cpu_s(self) -> float:
-        return sum(self.last[pid] - self.first.get(pid, 0.0) for pid in self.last)
+        return sum(self.by_role().values())
+
+    def by_role(self) -> dict[str, float]:
+        seconds: dict[str, float] = {}
+        for pid, cpu in list(self.last.items()):
+            name = self.roles.get(pid, "other")
+            seconds[name] = seconds.get(name, 0.0) + cpu - self.first.get(pid, 0.0)
+        return seconds
+
+    def wait_until_idle(self, below: float = 0.1, longest_s: float = 300.0) -> None:
+        """Keep counting until the tree uses less than `below` of a core for two samples in a row."""
+        quiet, started = 0, time.monotonic()
+        while quiet < 2 and time.monotonic() - started < longest_s:
+            before = self.cpu_s
+            time.sleep(self.every_s * 2)
+            quiet = quiet + 1 if self.cpu_s - before < below * self.every_s * 2 else 0
 
     def _run(self) -> None:
         while not self._stop.wait(self.every_s):
@@ -186,9 +218,18 @@ class TreeMeter:
             except psutil.Error:
                 continue
             cpu = times.user + times.system
-            self.first.setdefault(process.pid, cpu if process.pid == me.pid else 0.0)
+            if process.pid not in self.first:
+                self.first[process.pid] = cpu if process.pid == me.pid else 0.0
+                self.roles[process.pid] = _role_or_other(process)
             self.last[process.pid] = cpu
         self.peak_rss = max(self.peak_rss, rss)
+
+
+def _role_or_other(process: psutil.Process) -> str:
+    try:
+        return role(process)
+    except psutil.Error:
+        return "other"
 
 
 def crawl_plain(sources: list[Source], states: dict[str, SourceState], settings: CrawlSettings, workers: int):
@@ -225,7 +266,8 @@ def measure(name: str, crawl, excluded: set[int]):
     wall = time.perf_counter()
     with TreeMeter(excluded) as meter:
         results = crawl()
-    wall = time.perf_counter() - wall
+        wall = time.perf_counter() - wall
+        meter.wait_until_idle()  # the Prefect server's work for this run may come after the flow returned
     pages = sum(r.outcome.pages_fetched for r in results)
     items = sum(len(r.items) for r in results)
     statuses: dict[str, int] = {}
@@ -234,6 +276,8 @@ def measure(name: str, crawl, excluded: set[int]):
     print(f"  {name}: wall {wall:.1f} s, CPU {meter.cpu_s:.1f} s (process tree), peak RSS {meter.peak_rss / 1e6:.0f} MB, "
           f"requests {pages} (+robots.txt), items {items}, statuses {statuses}, "
           f"{items / wall:.0f} items/s, {meter.cpu_s / len(results) * 1000:.1f} ms CPU per source", flush=True)
+    shares = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in sorted(meter.by_role().items()))
+    print(f"    CPU by process: {shares}; load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
     return results
 
 
@@ -245,6 +289,8 @@ def second_states(results) -> dict[str, SourceState]:
 
 def run_runner(runner: str, sources: list[Source], settings: CrawlSettings, args, excluded: set[int]) -> None:
     print(f"{runner}:", flush=True)
+    if runner == "plain":  # the Prefect server, started for another runner, is no part of this run
+        excluded = excluded | {p.pid for p in psutil.Process().children(recursive=True) if _role_or_other(p) != "other"}
     first_states = {s.id: SourceState() for s in sources}
     if runner == "plain":
         def crawl(states):

@@ -1,9 +1,10 @@
 """The only Prefect module: tasks wrap steps; the nightly and weekly flows; their deployments.
 
-One task per source or per stage, never per item (a task run costs ~6 ms and the server records
-~30 task runs/s). The crawl fans out on the task runner that `settings.task_runner` names, read at
-run time (so a deployment follows sources.yaml): a bounded thread pool of `settings.workers`
-(default), or a Dask cluster (one task per origin, see nightly.crawl_group). Either way the results
+One task per batch of sources or per stage, never per item (a task run costs the Prefect server
+25-50 ms of CPU, more than crawling a feed: the crawl makes 4 tasks per worker, each a batch of whole
+origins, see nightly.batch_by_origin). The crawl fans out on the task runner that
+`settings.task_runner` names, read at run time (so a deployment follows sources.yaml): a bounded
+thread pool of `settings.workers` (default), or a Dask cluster (see nightly.crawl_group). Either way the results
 come back to the flow, the store's single writer. Deployments are served by `veille serve` or
 registered on a process work pool by `veille deploy --pool NAME`.
 """
@@ -50,9 +51,11 @@ NIGHTLY_CRON = "0 2 * * *"  # 02:00 Europe/Paris
 WEEKLY_CRON = "0 7 * * 1"  # Monday 07:00 Europe/Paris
 TIMEZONE = "Europe/Paris"
 MAX_WORKERS = 8
+TASKS_PER_WORKER = 4  # crawl tasks per worker thread: each crawls a batch of sources (CPU: see docs/scaling.md)
 
 prepare_task = task(nightly.prepare_crawl, name="prepare-crawl", cache_policy=NO_CACHE)
-crawl_task = task(nightly.crawl_one, name="crawl-source", cache_policy=NO_CACHE, task_run_name="crawl-{source.id}")
+crawl_batch_task = task(nightly.crawl_batch, name="crawl-sources", cache_policy=NO_CACHE,
+                        task_run_name="crawl-{sources[0].id}-and-more")
 crawl_group_task = task(nightly.crawl_group, name="crawl-origin", cache_policy=NO_CACHE,
                         task_run_name="crawl-{sources[0].id}")
 record_task = task(nightly.record_crawl, name="record-crawl", cache_policy=NO_CACHE)
@@ -114,15 +117,17 @@ def crawl_sources(config: Config, sources: Sequence[Source], states: dict[str, S
             fetcher = stack.enter_context(Fetcher(config.crawl))
             runner = stack.enter_context(ThreadPoolTaskRunner(max_workers=config.workers))
             listener = stack.enter_context(CrawlBoard()).listener if show_progress else None
-            futures = [runner.submit(crawl_task, {"source": s, "fetcher": fetcher, "state": states[s.id], "now": now,
-                                                  "on_progress": listener})
-                       for s in sources]
-            return [f.result() for f in futures]
+            futures = [runner.submit(crawl_batch_task, {"sources": batch, "fetcher": fetcher, "now": now,
+                                                        "states": {s.id: states[s.id] for s in batch},
+                                                        "on_progress": listener})
+                       for batch in nightly.batch_by_origin(sources, config.workers * TASKS_PER_WORKER)]
+            by_source = {result.source_id: result for f in futures for result in f.result()}
+        return [by_source[s.id] for s in sources]
     with temporary_settings(updates={PREFECT_API_URL: api_url_for_workers(config.task_runner)}), \
             patient_dask(), dask_task_runner(config.task_runner) as runner:
-        futures = [runner.submit(crawl_group_task, {"sources": group, "settings": config.crawl, "now": now,
-                                                    "states": {s.id: states[s.id] for s in group}})
-                   for group in nightly.group_by_origin(sources)]
+        futures = [runner.submit(crawl_group_task, {"sources": batch, "settings": config.crawl, "now": now,
+                                                    "states": {s.id: states[s.id] for s in batch}})
+                   for batch in nightly.batch_by_origin(sources, config.workers * TASKS_PER_WORKER)]
         by_source = {result.source_id: result for f in futures for result in f.result()}
     return [by_source[s.id] for s in sources]  # the thread pool's order: the store keeps the first of duplicates
 

@@ -119,7 +119,9 @@ def item_id(url: str) -> str:
 def clean_text(text: str) -> str:
     """Unicode NFC, no control characters, runs of white space folded, trimmed."""
     text = unicodedata.normalize("NFC", text or "")
-    text = "".join(ch if ch in "\n\t" or unicodedata.category(ch)[0] != "C" else " " for ch in text)
+    # each distinct character looked at once (a text has few), then replaced in one pass
+    others = {ord(ch): " " for ch in set(text) if ch not in "\n\t" and unicodedata.category(ch)[0] == "C"}
+    text = text.translate(others) if others else text
     lines = (_SPACES.sub(" ", line).strip() for line in text.splitlines())
     return "\n".join(line for line in lines if line)
 

@@ -118,7 +118,57 @@ MIGRATIONS: list[str] = [
     CREATE TABLE step_memos (step VARCHAR PRIMARY KEY, inputs_key VARCHAR NOT NULL, result VARCHAR NOT NULL,
                              saved_at TIMESTAMPTZ NOT NULL);
     """,
+    # 11: analysts at a million items: each item's current tags kept in its row (v_items reads one
+    # table, no join), and each source's publishing rhythm as a table (v_source_health aggregates no items)
+    """
+    ALTER TABLE items ADD COLUMN category VARCHAR;
+    ALTER TABLE items ADD COLUMN category_confidence DOUBLE;
+    ALTER TABLE items ADD COLUMN model_version VARCHAR;
+    ALTER TABLE items ADD COLUMN category_corrected BOOLEAN DEFAULT false;
+    ALTER TABLE items ADD COLUMN worthiness DOUBLE;
+    ALTER TABLE items ADD COLUMN worthiness_reasons VARCHAR;
+    UPDATE items SET category = t.category, category_confidence = t.category_confidence,
+        model_version = t.model_version, category_corrected = t.category_corrected,
+        worthiness = t.worthiness, worthiness_reasons = t.worthiness_reasons
+    FROM (SELECT i.item_id, coalesce(l.category, p.category) AS category,
+                 CASE WHEN l.category IS NOT NULL THEN 1.0 ELSE p.confidence END AS category_confidence,
+                 p.model_version, l.category IS NOT NULL AS category_corrected,
+                 w.score AS worthiness, w.reasons AS worthiness_reasons
+          FROM items i LEFT JOIN predictions p USING (item_id) LEFT JOIN labels l USING (item_id)
+          LEFT JOIN worthiness w USING (item_id)) t
+    WHERE items.item_id = t.item_id;
+    CREATE TABLE source_rhythm AS
+    SELECT source_id, count(*) AS item_count, max(first_seen_at) AS last_new_item_at,
+           min(coalesce(published_at, first_seen_at)) AS first_published_at,
+           max(coalesce(published_at, first_seen_at)) AS last_published_at
+    FROM items GROUP BY source_id;
+    """,
 ]
+
+# Each item's current tags (v_items' category, confidence, worthiness...), from the tables their
+# writers fill: the store refreshes the rows of the items it has just tagged, labelled or scored.
+ITEM_TAGS = """
+    UPDATE items SET category = t.category, category_confidence = t.category_confidence,
+        model_version = t.model_version, category_corrected = t.category_corrected,
+        worthiness = t.worthiness, worthiness_reasons = t.worthiness_reasons
+    FROM (SELECT i.item_id, coalesce(l.category, p.category) AS category,
+                 CASE WHEN l.category IS NOT NULL THEN 1.0 ELSE p.confidence END AS category_confidence,
+                 p.model_version, l.category IS NOT NULL AS category_corrected,
+                 w.score AS worthiness, w.reasons AS worthiness_reasons
+          FROM items i LEFT JOIN predictions p USING (item_id) LEFT JOIN labels l USING (item_id)
+          LEFT JOIN worthiness w USING (item_id)
+          WHERE i.item_id IN (SELECT item_id FROM {touched})) t
+    WHERE items.item_id = t.item_id
+"""
+
+# Each source's publishing rhythm over all its items (v_source_health's last new item, usual gap and
+# silence); the store recomputes the rows of the sources whose items it has just stored.
+SOURCE_RHYTHM = """
+    SELECT source_id, count(*) AS item_count, max(first_seen_at) AS last_new_item_at,
+           min(coalesce(published_at, first_seen_at)) AS first_published_at,
+           max(coalesce(published_at, first_seen_at)) AS last_published_at
+    FROM items WHERE source_id IN (SELECT source_id FROM {touched}) GROUP BY source_id
+"""
 
 # The stories' coverage, computed from items (v_clusters at a million items takes seconds to
 # aggregate; the nightly run keeps this table current for the stories it touched).
@@ -134,16 +184,11 @@ CLUSTER_COVERAGE = """
 VIEWS: list[str] = [
     """
     CREATE OR REPLACE VIEW v_items AS
-    SELECT i.item_id, i.source_id, i.url, i.title, i.published_at, i.first_seen_at, i.lang, i.text,
-           coalesce(l.category, p.category) AS category,
-           CASE WHEN l.category IS NOT NULL THEN 1.0 ELSE p.confidence END AS category_confidence,
-           i.cluster_id, w.score AS worthiness,
-           p.model_version, l.category IS NOT NULL AS category_corrected, w.reasons AS worthiness_reasons,
-           i.summary, i.image_url, i.updated_at, i.date_source
-    FROM items i
-    LEFT JOIN predictions p USING (item_id)
-    LEFT JOIN labels l USING (item_id)
-    LEFT JOIN worthiness w USING (item_id)
+    SELECT item_id, source_id, url, title, published_at, first_seen_at, lang, text, category,
+           category_confidence, cluster_id, worthiness, model_version,
+           coalesce(category_corrected, false) AS category_corrected, worthiness_reasons,
+           summary, image_url, updated_at, date_source
+    FROM items
     """,
     """
     CREATE OR REPLACE VIEW v_initiatives AS
@@ -187,15 +232,17 @@ VIEWS: list[str] = [
         SELECT f.source_id, count(*) AS consecutive_failures FROM fetch_log f LEFT JOIN last_ok o USING (source_id)
         WHERE f.status = 'error' AND (o.last_success_at IS NULL OR f.started_at > o.last_success_at)
         GROUP BY f.source_id),
+    recent AS (  -- the first condition lets the scan skip old row groups (items are stored in arrival order)
+        SELECT source_id, count(*) AS items_last_30_days FROM items
+        WHERE (first_seen_at >= now() - INTERVAL 30 DAY OR published_at >= now() - INTERVAL 30 DAY)
+          AND coalesce(published_at, first_seen_at) >= now() - INTERVAL 30 DAY
+        GROUP BY source_id),
     rhythm AS (
-        SELECT source_id, max(first_seen_at) AS last_new_item_at,
-               count(*) FILTER (WHERE coalesce(published_at, first_seen_at) >= now() - INTERVAL 30 DAY)
-                   AS items_last_30_days,
-               CASE WHEN count(*) > 1 THEN
-                   (epoch(max(coalesce(published_at, first_seen_at))) - epoch(min(coalesce(published_at, first_seen_at))))
-                   / (count(*) - 1) END AS mean_gap_s,
-               max(coalesce(published_at, first_seen_at)) AS last_published_at
-        FROM items GROUP BY source_id),
+        SELECT r.source_id, r.last_new_item_at, coalesce(n.items_last_30_days, 0) AS items_last_30_days,
+               CASE WHEN r.item_count > 1 THEN
+                   (epoch(r.last_published_at) - epoch(r.first_published_at)) / (r.item_count - 1) END AS mean_gap_s,
+               r.last_published_at
+        FROM source_rhythm r LEFT JOIN recent n USING (source_id)),
     item_failed AS (
         SELECT source_id, run_id, count(*) AS item_failures FROM item_failures GROUP BY source_id, run_id)
     SELECT s.source_id, s.name, o.last_status, o.last_error_code,

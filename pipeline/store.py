@@ -37,7 +37,7 @@ from pipeline.models import (
     Validator,
 )
 from pipeline.outputs import PathUnusable, not_a_folder, writable_folder
-from pipeline.schema import CLUSTER_COVERAGE, MIGRATIONS, VIEWS
+from pipeline.schema import CLUSTER_COVERAGE, ITEM_TAGS, MIGRATIONS, SOURCE_RHYTHM, VIEWS
 
 log = logging.getLogger(__name__)
 LOCK_WAIT_S = 600.0  # how long a run waits for another pipeline process to release the working file
@@ -239,7 +239,9 @@ def save_crawl(conn: duckdb.DuckDBPyConnection, run_id: str, results: Sequence[C
     _save_templates(conn, [(r.source_id, r.template) for r in results if r.template is not None], now)
     items = _unique_items(item for r in results for item in r.items)
     _upsert_publications(conn, [i for i in items if i.publication is not None], now)
-    return _upsert_items(conn, items, now)
+    new, updated = _upsert_items(conn, items, now)
+    refresh_source_rhythm(conn, sorted({i.source_id for i in new + updated}))
+    return new, updated
 
 
 def _save_templates(conn: duckdb.DuckDBPyConnection, templates: Sequence[tuple[str, dict]], now: datetime) -> None:
@@ -468,6 +470,27 @@ def save_predictions(conn: duckdb.DuckDBPyConnection, predictions: Sequence[Pred
            model_version = excluded.model_version, predicted_at = excluded.predicted_at"""
     )
     conn.unregister("incoming_predictions")
+    refresh_item_tags(conn, [p.item_id for p in predictions])
+
+
+def refresh_item_tags(conn: duckdb.DuckDBPyConnection, item_ids: Sequence[str]) -> None:
+    """Copy the current category and worthiness of these items (predictions, labels, worthiness)
+    into their rows of `items`, which v_items reads."""
+    if not item_ids:
+        return
+    conn.register("touched_items", pa.table({"item_id": pa.array(list(item_ids), pa.string())}))
+    conn.execute(ITEM_TAGS.format(touched="touched_items"))
+    conn.unregister("touched_items")
+
+
+def refresh_source_rhythm(conn: duckdb.DuckDBPyConnection, source_ids: Sequence[str]) -> None:
+    """Recompute the publishing rhythm (`source_rhythm`, read by v_source_health) of these sources."""
+    if not source_ids:
+        return
+    conn.register("touched_sources", pa.table({"source_id": pa.array(list(source_ids), pa.string())}))
+    conn.execute("DELETE FROM source_rhythm WHERE source_id IN (SELECT source_id FROM touched_sources)")
+    conn.execute("INSERT INTO source_rhythm " + SOURCE_RHYTHM.format(touched="touched_sources"))
+    conn.unregister("touched_sources")
 
 
 def save_clusters(conn: duckdb.DuckDBPyConnection, assignments: Sequence[tuple[str, str, str]]) -> None:
@@ -564,6 +587,7 @@ def save_worthiness(conn: duckdb.DuckDBPyConnection, scores: Sequence[tuple[str,
         """INSERT INTO worthiness SELECT * FROM incoming_worthiness ON CONFLICT (item_id) DO UPDATE SET
            score = excluded.score, reasons = excluded.reasons, scored_at = excluded.scored_at""")
     conn.unregister("incoming_worthiness")
+    refresh_item_tags(conn, [item_id for item_id, _, _ in scores])
 
 
 def cluster_members(conn: duckdb.DuckDBPyConnection, cluster_ids: Sequence[str]) -> dict[str, list[Item]]:
@@ -686,6 +710,7 @@ def save_labels(conn: duckdb.DuckDBPyConnection, labels: Sequence[tuple[str, str
            category = excluded.category, comment = excluded.comment, labelled_at = excluded.labelled_at""",
         [(item_id, category, comment, now) for item_id, category, comment in labels],
     )
+    refresh_item_tags(conn, [item_id for item_id, _, _ in labels])
     return len(labels)
 
 

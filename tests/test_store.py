@@ -320,3 +320,57 @@ def test_a_source_template_is_kept_until_a_crawl_learns_a_new_one(db: Path) -> N
                                           Source("lab-b", "Labo B", "feed", "https://b.org/feed")])
     assert states["lab-a"].template == learned
     assert states["lab-b"].template == {}
+
+
+def test_tags_and_rhythm_of_an_older_database_are_carried_into_their_tables(tmp_path: Path) -> None:
+    import duckdb
+
+    from pipeline.schema import MIGRATIONS
+
+    db = tmp_path / "old.duckdb"
+    with duckdb.connect(str(store.working_path(db))) as old:  # a database of schema version 9
+        old.execute("CREATE TABLE schema_version (version INTEGER, applied_at TIMESTAMPTZ)")
+        for version, script in enumerate(MIGRATIONS[:9], start=1):
+            old.execute(script)
+            old.execute("INSERT INTO schema_version VALUES (?, now())", [version])
+        old.execute("""INSERT INTO items (item_id, source_id, url, title, published_at, first_seen_at, updated_at)
+                       VALUES ('a', 's', 'u1', 't', TIMESTAMPTZ '2025-01-01 00:00:00+00', now(), now()),
+                              ('b', 's', 'u2', 't', TIMESTAMPTZ '2025-01-11 00:00:00+00', now(), now())""")
+        old.execute("INSERT INTO predictions VALUES ('a', 'research', 0.8, 'm1', now()), ('b', 'student', 0.6, 'm1', now())")
+        old.execute("INSERT INTO labels VALUES ('b', 'teaching', NULL, now())")
+        old.execute("INSERT INTO worthiness VALUES ('a', 2.5, 'un prix', now())")
+    with store.open_store(db) as conn:
+        tags = conn.execute("""SELECT item_id, category, category_confidence, category_corrected, worthiness,
+                                      worthiness_reasons, model_version FROM v_items ORDER BY item_id""").fetchall()
+        rhythm = conn.execute("SELECT source_id, item_count, first_published_at, last_published_at "
+                              "FROM source_rhythm").fetchall()
+    assert tags == [("a", "research", 0.8, False, 2.5, "un prix", "m1"), ("b", "teaching", 1.0, True, None, None, "m1")]
+    assert [(s, n, first.date().isoformat(), last.date().isoformat()) for s, n, first, last in rhythm] == [
+        ("s", 2, "2025-01-01", "2025-01-11")]
+
+
+def test_item_tags_follow_a_new_prediction_and_an_untagged_item_has_none(db: Path) -> None:
+    tagged, untagged = make_item("https://a.org/1", "Un"), make_item("https://a.org/2", "Deux")
+    with store.open_store(db) as conn:
+        store.save_crawl(conn, "r1", [crawl_result([tagged, untagged])], NOW)
+        store.save_predictions(conn, [Prediction(tagged.item_id, "research", 0.7, "m1")], NOW)
+        store.save_predictions(conn, [Prediction(tagged.item_id, "student", 0.9, "m2")], NOW)
+        rows = conn.execute("SELECT item_id, category, category_confidence, model_version, category_corrected "
+                            "FROM v_items").fetchall()
+    assert sorted(rows) == sorted([(tagged.item_id, "student", 0.9, "m2", False),
+                                   (untagged.item_id, None, None, None, False)])
+
+
+def test_source_health_rhythm_follows_the_items_stored(db: Path) -> None:
+    now = datetime.now(timezone.utc)
+    old = replace(make_item("https://a.org/1", "Ancien"), published_at=now - timedelta(days=100))
+    recent = replace(make_item("https://a.org/2", "Récent"), published_at=now - timedelta(days=10))
+    with store.open_store(db) as conn:
+        store.save_crawl(conn, "r1", [crawl_result([old])], now - timedelta(days=2))
+        [first] = conn.execute("SELECT items_last_30_days, silent, last_new_item_at FROM v_source_health "
+                               "WHERE source_id = 'lab-a'").fetchall()
+        store.save_crawl(conn, "r2", [crawl_result([recent])], now)
+        [second] = conn.execute("SELECT items_last_30_days, silent, last_new_item_at FROM v_source_health "
+                                "WHERE source_id = 'lab-a'").fetchall()
+    assert first == (0, True, now - timedelta(days=2))  # one item, published 100 days ago: silent
+    assert second == (1, False, now)

@@ -93,6 +93,11 @@ def html_to_text(html: str) -> str:
         root = lxml.html.fragment_fromstring(html, create_parent="div")
     except (lxml.etree.ParserError, ValueError):
         return clean_text(html)
+    return element_text(root)
+
+
+def element_text(root: lxml.html.HtmlElement) -> str:
+    """Plain text of a parsed element, one line per block (the element is marked up in place)."""
     for element in root.iter():
         if isinstance(element.tag, str) and element.tag.lower() in _BLOCK_TAGS:
             element.tail = "\n" + (element.tail or "")
@@ -143,8 +148,8 @@ def _feed_item(entry: dict, base_url: str) -> FeedItem | None:
         return None
     content_html = "".join(c.get("value", "") for c in entry.get("content", [])[:1])
     summary_html = entry.get("summary", "")
-    content = html_to_text(_without_backlink_footer(content_html, url))
-    summary = html_to_text(_without_backlink_footer(summary_html, url))
+    content = _entry_text(content_html, url)
+    summary = _entry_text(summary_html, url)
     if content and content == summary:
         summary = content[:500]
     return FeedItem(
@@ -158,24 +163,30 @@ def _feed_item(entry: dict, base_url: str) -> FeedItem | None:
     )
 
 
-def _without_backlink_footer(html: str, item_url: str) -> str:
-    """The entry's HTML without a last paragraph that links back to the entry itself: the footer
-    feed generators add ("X was originally published at Y", "The post X appeared first on Y")."""
+def _entry_text(html: str, item_url: str) -> str:
+    """Plain text of an entry's HTML (parsed once), without its backlink footer."""
+    if not html or not html.strip():
+        return ""
     if "<" not in html:
-        return html
+        return clean_text(html)
     try:
         root = lxml.html.fragment_fromstring(html, create_parent="div")
     except (lxml.etree.ParserError, ValueError):
-        return html
+        return clean_text(html)
+    _drop_backlink_footer(root, item_url)
+    return element_text(root)
+
+
+def _drop_backlink_footer(root: lxml.html.HtmlElement, item_url: str) -> None:
+    """Drop a last paragraph that links back to the entry itself: the footer feed generators add
+    ("X was originally published at Y", "The post X appeared first on Y")."""
     blocks = [child for child in root if isinstance(child.tag, str)]
     if len(blocks) < 2:
-        return html
+        return
     last = blocks[-1]
     target = canonical_url(item_url)
-    if not any(canonical_url(join_url(item_url, a.get("href") or "") or "") == target for a in last.iter("a")):
-        return html
-    last.drop_tree()
-    return lxml.html.tostring(root, encoding="unicode")
+    if any(canonical_url(join_url(item_url, a.get("href") or "") or "") == target for a in last.iter("a")):
+        last.drop_tree()
 def _feedparser_parse(xml: bytes, url: str):
     """feedparser's reading of `xml`, or Failure(bad_xml) when feedparser itself breaks on it
     (e.g. a character reference beyond Unicode in its loose parser)."""
