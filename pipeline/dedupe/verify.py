@@ -170,6 +170,7 @@ class Verdict:
     reasons: tuple[str, ...] = ()  # why it was refused (or how it matched)
     container: str | None = None  # item id of the page that mentions the other one among other things
     coverage: float = 0.0  # share of the longer body the shorter one covers (1.0 for exact duplicates)
+    distinct: bool = False  # refused on evidence of two items (a slot, a date, a follow-up), not for want of overlap
 
 
 def guid_key(source_id: str, guid: str | None) -> str | None:
@@ -297,9 +298,12 @@ def verify_pair(a: Profile, b: Profile, window_days: float = 60.0) -> Verdict:
     if container is not None:
         return Verdict(False, "none", similarity, (f"{container.item_id} contains the other among other things",),
                        container=container.item_id, coverage=coverage)
-    refusal = _partial_overlap(a, b, coverage) or _conflicts(a, b, coverage)
+    refusal = _partial_overlap(a, b, coverage)
     if refusal:
-        return Verdict(False, "none", similarity, refusal, coverage=coverage)
+        return Verdict(False, "none", similarity, refusal, coverage=coverage, distinct=_one_source(a, b))
+    refusal = _conflicts(a, b, coverage)
+    if refusal:
+        return Verdict(False, "none", similarity, refusal, coverage=coverage, distinct=True)
     return Verdict(True, "near", similarity, ("similar text, nothing identifying differs",), coverage=coverage)
 
 
@@ -330,13 +334,18 @@ def _partial_overlap(a: Profile, b: Profile, coverage: float) -> tuple[str, ...]
     (there the shared part is the source's boilerplate: a course's weekly notice, a recurring block)."""
     if coverage >= contain.MIN_MUTUAL_COVERAGE:
         return ()
-    if a.source_id == b.source_id and a.item.text and b.item.text:
+    if _one_source(a, b):
         return (f"two pages of one source share only {coverage:.2f} of the longer text",)
     shorter = min(len(a.body_shingles), len(b.body_shingles))
     inside = contain.shared_count(a.body_shingles, b.body_shingles) / shorter if shorter else 0.0
     if inside < MIN_OWN_SHARE_COVERED:
         return (f"each text has its own content: {inside:.2f} of the shorter is in the longer",)
     return ()
+
+
+def _one_source(a: Profile, b: Profile) -> bool:
+    """Two full pages (not a feed summary) of one source."""
+    return a.source_id == b.source_id and bool(a.item.text) and bool(b.item.text)
 
 
 def _conflicts(a: Profile, b: Profile, coverage: float = 1.0) -> tuple[str, ...]:

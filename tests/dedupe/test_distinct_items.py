@@ -131,3 +131,21 @@ def test_two_pages_holding_excerpts_of_the_same_items_are_not_one_story() -> Non
                    *LONG_ARTICLE[1:4]], days=2, source="faculte")
     found = verdict(listing, letter)
     assert not found.same
+
+
+def test_a_follow_up_never_joins_a_story_through_a_relay_of_its_announcement() -> None:
+    announced = make("https://reseau.example.org/conference-2026", "Conférence annuelle 2026", CONFERENCE)
+    relay = make("https://faculte.example.org/conference", "[Agenda] Conférence annuelle 2026",
+                 [*CONFERENCE, "Information relayée par la faculté."], days=3, source="faculte")
+    registration = make("https://reseau.example.org/conference-2026-inscriptions", "Conférence annuelle 2026 : inscriptions",
+                        ["Les inscriptions à la conférence sont ouvertes, gratuites et obligatoires : formulaire en ligne.",
+                         *CONFERENCE[:2]], days=15)
+    assert verdict(relay, registration).same  # alone, the relay and the follow-up look like one story
+    night_one = dedupe.cluster_items([announced, relay])
+    assert [a.cluster_id for a in night_one] == [announced.item_id] * 2
+    stored = [announced, relay]
+    window = dedupe.Window.from_fingerprints(dedupe.fingerprint_items(stored), [a.cluster_id for a in night_one],
+                                             [i.published_at.timestamp() for i in stored],
+                                             lambda ids: [i for i in stored if i.item_id in ids])
+    for assignments in (dedupe.cluster_items(stored + [registration]), dedupe.assign_clusters([registration], window)):
+        assert assignments[-1].cluster_id == registration.item_id
