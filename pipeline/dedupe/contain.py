@@ -21,6 +21,7 @@ MIN_TITLE_OVERLAP = 0.75  # share of the shorter informative title found in the 
 MAX_HEADING_WORDS = 10  # content words of a body line that can be a heading
 MIN_QUOTED_SHINGLES = 8  # bigrams an excerpt shares with the item whose title a page quotes
 MIN_LEAD_SHARE = 0.2  # the shorter text starts this far into the longer body: it sits among other things
+MIN_PASSAGE = 3  # shared bigrams in a row that make a shared passage
 MIN_BODY_SHINGLES = 4  # fewer body bigrams than this: too little text to hold anything
 MIN_NAMING_LETTERS = 8  # a one-word title or heading this long names a story
 MAX_HELD_COVERAGE = 0.9  # a page heading the other's title and covered less than this holds other things too
@@ -87,10 +88,14 @@ def container(a: Profile, b: Profile, coverage: float) -> Profile | None:
 
 
 def _lead_share(page: Profile, other: Profile) -> float:
-    """Share of `page`'s body that comes before the first passage it shares with `other`."""
+    """Share of `page`'s body that comes before the first passage it shares with `other`: the first run
+    of `MIN_PASSAGE` bigrams in a row (a common phrase here and there does not start it)."""
     sequence = page.body_sequence
     hits = np.flatnonzero(np.isin(sequence, other.body_shingles))
-    return hits[0] / len(sequence) if len(hits) else 0.0
+    if len(hits) == 0:
+        return 0.0
+    runs = np.flatnonzero(hits[MIN_PASSAGE - 1 :] - hits[: len(hits) - MIN_PASSAGE + 1] == MIN_PASSAGE - 1)
+    return hits[runs[0] if len(runs) else 0] / len(sequence)
 
 
 def titles_related(a: Profile, b: Profile) -> bool:
