@@ -131,14 +131,20 @@ def _opens_with_title(page: Profile, other: Profile) -> bool:
 
 def quotes_title_core(page: Profile, other: Profile) -> bool:
     """A line of `page`'s body (a heading) is made of half of `other`'s title words at least (two or
-    more, or one long word): the heading of the story that `other` relays under a decorated title
-    ("[Agenda] X"). A line of `other`'s own body is no such heading: a relay copies it."""
+    more), or of one long word of it: the heading of the story that `other` relays under a decorated
+    title ("[Agenda] X", "X - les informations pratiques"). A line of `other`'s own body is no such
+    heading: a relay copies it."""
     if same_informative_title(page, other) or not other.title_words or _opens_with_title(page, other):
         return False
     title = set(other.title_words)
     own_lines = set(other.heading_lines) | {other.opening}
-    return any(line <= title and len(line) >= 0.5 * len(title) and line not in own_lines
-               for line in page.heading_lines if len(line) >= 2 or len(next(iter(line))) >= MIN_NAMING_LETTERS)
+    return any(line <= title and line not in own_lines and (len(line) >= max(2, 0.5 * len(title)) or _one_name(line))
+               for line in page.heading_lines)
+
+
+def _one_name(words: frozenset[str]) -> bool:
+    """One word long enough to name a story ("Metaprogramming")."""
+    return len(words) == 1 and len(next(iter(words))) >= MIN_NAMING_LETTERS
 
 
 def quoting(a: Profile, b: Profile, coverage: float) -> Profile | None:

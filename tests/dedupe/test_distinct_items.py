@@ -155,3 +155,13 @@ def test_a_page_holding_an_item_after_other_things_holds_it_despite_a_common_phr
     found = verdict(held, page)
     assert found.coverage < 0.6 and found.similarity > 0.9
     assert not found.same and found.container == page.item_id
+
+
+def test_a_relay_under_a_decorated_title_is_held_by_a_newsletter_heading_the_plain_title() -> None:
+    item = make("https://cours.example.org/thermodynamique", "Thermodynamique", LONG_ARTICLE)
+    relay = make("https://faculte.example.org/thermo", "Thermodynamique - les informations pratiques",
+                 ["Information relayée par la faculté.", *LONG_ARTICLE[:2]], days=2, source="faculte")
+    letter = newsletter_with(item, "Conférence annuelle 2026", CONFERENCE)
+    assert verdict(item, relay).same
+    found = verdict(relay, letter)
+    assert not found.same and found.container == letter.item_id
