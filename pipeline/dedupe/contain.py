@@ -74,8 +74,8 @@ def container(a: Profile, b: Profile, coverage: float) -> Profile | None:
     if min(len(a.body_shingles), len(b.body_shingles)) < MIN_BODY_SHINGLES or coverage >= MAX_HELD_COVERAGE:
         return None
     short, long_ = sorted((a, b), key=lambda p: (len(p.body_shingles), p.item_id))
-    if coverage >= MIN_MUTUAL_COVERAGE:
-        return long_ if quotes_title_core(long_, short) else None
+    if coverage >= MIN_MUTUAL_COVERAGE:  # a relay that added sentences, or a page holding a long item
+        return long_ if not titles_related(short, long_) and quotes_title_core(long_, short) else None
     if quotes_title(long_, short):
         return long_
     if titles_related(short, long_):

@@ -165,3 +165,13 @@ def test_a_relay_under_a_decorated_title_is_held_by_a_newsletter_heading_the_pla
     assert verdict(item, relay).same
     found = verdict(relay, letter)
     assert not found.same and found.container == letter.item_id
+
+
+def test_a_relay_that_dropped_a_heading_of_its_original_is_still_its_story() -> None:
+    original = make("https://reseau.example.org/modalites", "Conférence annuelle : modalités",
+                    [CONFERENCE[0], "Modalités", CONFERENCE[1], CONFERENCE[2], LONG_ARTICLE[0]])
+    relay = make("https://faculte.example.org/modalites", "[Recherche] Conférence annuelle : modalités",
+                 [CONFERENCE[0], CONFERENCE[1], LONG_ARTICLE[0]], days=2, source="faculte")
+    found = verdict(original, relay)
+    assert 0.6 <= found.coverage < 0.9
+    assert found.same and found.container is None
