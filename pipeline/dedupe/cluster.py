@@ -15,7 +15,9 @@ Nightly, `assign_clusters` compares only the new items with the stored `Window` 
 last `window_days`, as numpy arrays) and with each other: keys shared with the new items are found
 with one vectorised pass over the window, candidates are ranked by the number of shared keys, their
 text is loaded through `Window.load_items`, and every candidate is verified (dedupe_verify) before
-a new item joins its cluster. A new story's cluster id is its own item id. An item already in the
+a new item joins its cluster. Complete linkage: a cluster holding a candidate that the verification
+finds to be evidently another item (a slot, a date, one source's follow-up page) is not joined, so a
+relay never chains an announcement to its follow-up. A new story's cluster id is its own item id. An item already in the
 window (same id: an edited title or text, upserted by the store) keeps its cluster.
 """
 
