@@ -19,7 +19,8 @@ is two items of one cluster, one of them planted), the wrong links by kind, temp
 newsletters or listings found in a cluster of an item they contain, and mention links found.
 Targets: precision >= 0.98, recall >= 0.95, no templated pair merged, no container in a cluster.
 
-Usage: python benchmarks/relays.py [--data ../shared/real-sites] [--relays 60] [--seed 14] [--keep DIR]
+Usage: python benchmarks/relays.py [--data ../shared/real-sites] [--relays 60] [--seed 14 15 16] [--keep DIR]
+(several seeds: one run each, then a per-seed table).
 Set REALSITES_PORT_OFFSET (and PREFECT_HOME) when others run the real sites on the same machine.
 """
 
@@ -365,7 +366,9 @@ def identify(rows, pages: list[Page], base: str, ports: dict[int, str], paths) -
     return found
 
 
-def score(rows, keys: dict[str, str], pages: list[Page], mentions) -> None:
+def score(rows, keys: dict[str, str], pages: list[Page], mentions) -> tuple[float, float, int, int]:
+    """Prints the figures and the errors; returns (precision, recall, templated pairs merged,
+    containers in a cluster of an item they contain)."""
     by_slug = {p.slug: p for p in pages}
     stored = set(keys.values())
     clusters: dict[str, list[str]] = {}
@@ -427,38 +430,51 @@ def score(rows, keys: dict[str, str], pages: list[Page], mentions) -> None:
                     and f"planted:{p.slug}" in ids for o in p.originals if o in ids}
         print(f"mention links: {len(mentions)} stored; container->item links expected {len(expected)}, "
               f"found {len(expected & mentions)}")
+    return precision, recall, templated, containers_in
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path(os.environ.get("REALSITES_DATA", DEFAULT_DATA)))
     parser.add_argument("--relays", type=int, default=60)
-    parser.add_argument("--seed", type=int, default=14)
-    parser.add_argument("--keep", type=Path, help="keep the database and sources file in this folder")
+    parser.add_argument("--seed", type=int, nargs="+", default=[14], help="one run per seed (e.g. --seed 14 15 16)")
+    parser.add_argument("--keep", type=Path, help="keep the database and sources file in this folder (per seed)")
     args = parser.parse_args()
     if not (args.data / "sites.json").exists():
         print(f"skipped: no real sites at {args.data} (../shared/real-sites is not part of a clone)")
         return
-    rng = random.Random(args.seed)
-    originals, ports, paths = load_originals(args.data)
-    pages = plant_relays(originals, args.relays, rng) + plant_containers(originals, rng)
+    figures = {}
+    for seed in args.seed:
+        print(f"--- seed {seed}")
+        keep = args.keep / f"seed-{seed}" if args.keep and len(args.seed) > 1 else args.keep
+        figures[seed] = run_seed(args.data, seed, args.relays, keep)
+    if len(figures) > 1:
+        print("seed  precision  recall  templated merged  containers in a cluster")
+        for seed, (precision, recall, templated, containers_in) in figures.items():
+            print(f"{seed:>4}  {precision:9.3f}  {recall:6.3f}  {templated:16d}  {containers_in:23d}")
+
+
+def run_seed(data: Path, seed: int, relays: int, keep: Path | None) -> tuple[float, float, int, int]:
+    """Plants the pages of one seed, crawls them with the real sites in one `veille run`, scores it."""
+    rng = random.Random(seed)
+    originals, ports, paths = load_originals(data)
+    pages = plant_relays(originals, relays, rng) + plant_containers(originals, rng)
     pages += plant_templates(rng, max(o.day for o in originals) - timedelta(days=40))
     server, base = serve(pages)
-    folder = args.keep or Path(tempfile.mkdtemp(prefix="veille-relays-"))
+    folder = keep or Path(tempfile.mkdtemp(prefix="veille-relays-"))
     folder.mkdir(parents=True, exist_ok=True)
-    real = subprocess.Popen([sys.executable, str(args.data / "realsites.py"), "serve", "--seconds", "900"],
+    real = subprocess.Popen([sys.executable, str(data / "realsites.py"), "serve", "--seconds", "900"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_for_port(min(ports))
         db = folder / "veille.duckdb"
-        run_veille(write_sources(args.data, folder, base), db)
+        run_veille(write_sources(data, folder, base), db)
         rows, mentions = read_rows(db)
     finally:
         real.terminate()
         real.wait()
         server.shutdown()
-    score(rows, identify(rows, pages, base, ports, paths), pages, mentions)
-
+    return score(rows, identify(rows, pages, base, ports, paths), pages, mentions)
 
 if __name__ == "__main__":
     main()

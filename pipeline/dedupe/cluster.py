@@ -15,7 +15,9 @@ Nightly, `assign_clusters` compares only the new items with the stored `Window` 
 last `window_days`, as numpy arrays) and with each other: keys shared with the new items are found
 with one vectorised pass over the window, candidates are ranked by the number of shared keys, their
 text is loaded through `Window.load_items`, and every candidate is verified (dedupe_verify) before
-a new item joins its cluster. A new story's cluster id is its own item id. An item already in the
+a new item joins its cluster. Complete linkage: a cluster holding a candidate that the verification
+finds to be evidently another item (a slot, a date, one source's follow-up page) is not joined, so a
+relay never chains an announcement to its follow-up. A new story's cluster id is its own item id. An item already in the
 window (same id: an edited title or text, upserted by the store) keeps its cluster.
 """
 
@@ -316,9 +318,12 @@ def _load_candidates(window: Window, indexes: set[int]) -> dict[int, Item]:
 
 def _assign_one(k, new_items, candidates, window: Window, stored, profiles, assigned, window_days) -> ClusterAssignment:
     """Verify the candidates best first; join the best verified one whose cluster holds no item that
-    this one contains or is contained in (a newsletter never joins the story it mentions)."""
+    this one contains or is contained in (a newsletter never joins the story it mentions) and no
+    candidate that is evidently another item (complete linkage: a relay of an announcement never
+    brings in the source's follow-up page)."""
     item = new_items[k]
     checked: list[tuple[Item, tuple, str, Verdict, int, bool]] = []
+    settled: set[str] = set()  # clusters of a verified candidate similar enough to stop looking elsewhere
     for kind, index, shared in candidates:
         if kind == "w":
             other = stored.get(index)
@@ -329,13 +334,15 @@ def _assign_one(k, new_items, candidates, window: Window, stored, profiles, assi
         else:
             other, key, cluster = new_items[index], ("n", index), assigned[index].cluster_id
             container = any(page == other.item_id for page, _ in assigned[index].mentions)
+        if settled and cluster not in settled:
+            continue  # candidates come best first: only the members of the found cluster remain to check
         verdict = _verify(("n", k), item, key, other, profiles, window_days)
         checked.append((other, key, cluster, verdict, shared, container))
         if verdict.same and (verdict.match == "exact" or min(verdict.similarity, verdict.coverage) >= GOOD_ENOUGH):
-            break  # candidates come best first: no need to verify the rest
+            settled.add(cluster)
     mentions = _mentions(item, checked, profiles, ("n", k))
     linked = {m for pair in mentions for m in pair}
-    forbidden = {cluster for other, _, cluster, _, _, _ in checked if other.item_id in linked}
+    forbidden = {cluster for other, _, cluster, verdict, _, _ in checked if other.item_id in linked or verdict.distinct}
     best: tuple[tuple, str, str, Match] | None = None
     for other, _, cluster, verdict, shared, _ in checked:
         score = (verdict.match == "exact", verdict.coverage, verdict.similarity, shared)

@@ -57,6 +57,8 @@ MIN_TITLE_FRAME = 0.6  # titles sharing this much (Dice on words) are one frame 
 MIN_SLOT_CONTEXT = 2  # shared words needed on each side of a substituted run of plain words
 MIN_SOFT_SLOTS = 2  # content words substituted in this many places of the text: another instance
 RECURRING_DAYS = 3.0
+MIN_FOLLOW_UP_COVERAGE = 0.9  # a source's page days later, changed more than this allows: a follow-up
+MIN_OWN_SHARE_COVERED = 0.6  # of two partly overlapping texts, the shorter must be mostly inside the longer
 MONTHS = {
     "janvier": 1, "fevrier": 2, "mars": 3, "avril": 4, "mai": 5, "juin": 6, "juillet": 7, "aout": 8,
     "septembre": 9, "octobre": 10, "novembre": 11, "decembre": 12, "january": 1, "february": 2,
@@ -168,6 +170,7 @@ class Verdict:
     reasons: tuple[str, ...] = ()  # why it was refused (or how it matched)
     container: str | None = None  # item id of the page that mentions the other one among other things
     coverage: float = 0.0  # share of the longer body the shorter one covers (1.0 for exact duplicates)
+    distinct: bool = False  # refused on evidence of two items (a slot, a date, a follow-up), not for want of overlap
 
 
 def guid_key(source_id: str, guid: str | None) -> str | None:
@@ -295,9 +298,12 @@ def verify_pair(a: Profile, b: Profile, window_days: float = 60.0) -> Verdict:
     if container is not None:
         return Verdict(False, "none", similarity, (f"{container.item_id} contains the other among other things",),
                        container=container.item_id, coverage=coverage)
-    refusal = _conflicts(a, b)
+    refusal = _partial_overlap(a, b, coverage)
     if refusal:
-        return Verdict(False, "none", similarity, refusal, coverage=coverage)
+        return Verdict(False, "none", similarity, refusal, coverage=coverage, distinct=_one_source(a, b))
+    refusal = _conflicts(a, b, coverage)
+    if refusal:
+        return Verdict(False, "none", similarity, refusal, coverage=coverage, distinct=True)
     return Verdict(True, "near", similarity, ("similar text, nothing identifying differs",), coverage=coverage)
 
 
@@ -322,12 +328,40 @@ def _unrelated(a: Profile, b: Profile, window_days: float) -> tuple[str, ...]:
     return ()
 
 
-def _conflicts(a: Profile, b: Profile) -> tuple[str, ...]:
-    """What identifies two announcements of one template, or a recurring notice."""
+def _partial_overlap(a: Profile, b: Profile, coverage: float) -> tuple[str, ...]:
+    """Two texts covering each other only in part are one story when the shorter is a summary or a
+    relay that dropped paragraphs: mostly inside the longer, and never two full pages of one source
+    (there the shared part is the source's boilerplate: a course's weekly notice, a recurring block)."""
+    if coverage >= contain.MIN_MUTUAL_COVERAGE:
+        return ()
+    if _one_source(a, b):
+        return (f"two pages of one source share only {coverage:.2f} of the longer text",)
+    shorter = min(len(a.body_shingles), len(b.body_shingles))
+    inside = contain.shared_count(a.body_shingles, b.body_shingles) / shorter if shorter else 0.0
+    if inside < MIN_OWN_SHARE_COVERED:
+        return (f"each text has its own content: {inside:.2f} of the shorter is in the longer",)
+    return ()
+
+
+def _one_source(a: Profile, b: Profile) -> bool:
+    """Two full pages (not a feed summary) of one source."""
+    return a.source_id == b.source_id and bool(a.item.text) and bool(b.item.text)
+
+
+def _conflicts(a: Profile, b: Profile, coverage: float = 1.0) -> tuple[str, ...]:
+    """What identifies two announcements of one template, a recurring notice, or a follow-up."""
     reasons = _date_conflicts(a, b) or _slot_conflicts(a, b, "title") or _slot_conflicts(a, b, "text")
     if not reasons and _recurring(a, b):
         reasons.append("same source republished days apart")
+    if not reasons and _follow_up(a, b, coverage):
+        reasons.append(f"same source, days later, {1 - coverage:.0%} of the text changed: a follow-up")
     return tuple(reasons)
+
+
+def _follow_up(a: Profile, b: Profile, coverage: float) -> bool:
+    """A source's new page days after another on the same event, with new content (registration now
+    open, a report after the event): another item, not a corrected copy."""
+    return a.source_id == b.source_id and _days_apart(a, b) > RECURRING_DAYS and coverage < MIN_FOLLOW_UP_COVERAGE
 
 
 def _days_apart(a: Profile, b: Profile) -> float:
