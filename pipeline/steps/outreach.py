@@ -24,10 +24,12 @@ from pipeline.outreach import detect as outreach
 from pipeline.outreach import model as outreach_model
 from pipeline.config import ConfigInvalid
 from pipeline.outreach.catalogue import Initiative, apply_decisions, load_initiatives_file, published_initiatives
+from pipeline.outreach.public_events import coming_public_events
 from pipeline.steps.isolate import whole_batch
 
 log = logging.getLogger(__name__)
 LOOKBACK_DAYS = 800  # items old enough to show last year's and the year before's editions
+EVENT_LOOKBACK_DAYS = 120  # the stories whose coming public events go into agenda.ics
 
 
 @dataclass(frozen=True)
@@ -71,11 +73,14 @@ def publish_outreach_map(db: Path, initiatives_file: Path, out: Path, now: datet
     manual = load_manual_initiatives(initiatives_file)
     with store.open_store(db) as conn:
         catalogue = store.load_initiatives(conn)
+        stories = store.coming_event_stories(conn, now - timedelta(days=EVENT_LOOKBACK_DAYS))
     shown = published_initiatives(manual, catalogue)
-    mapsite.publish_map(shown, out, generated_at=now)
+    events = coming_public_events(stories, shown, mapsite.today_in_paris(now))
+    mapsite.publish_map(shown, out, generated_at=now, public_events=events)
     proposals = sum(1 for i in catalogue if i.visible and not i.validated)
     summary = (f"outreach map: {len(shown)} initiative(s) published to {out / 'index.html'} "
-               f"({len(manual)} entered by hand, {proposals} proposal(s) awaiting validation)")
+               f"({len(manual)} entered by hand, {proposals} proposal(s) awaiting validation; "
+               f"{len(events)} other public event(s) in agenda.ics)")
     return MapResult(out, len(shown), proposals, summary)
 
 
