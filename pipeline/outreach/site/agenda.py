@@ -4,7 +4,8 @@ and every coming public event announced by a stored story that is no initiative
 
 One all-day VEVENT per edition with a start date and no end before today: title, dates, place,
 link (the first web evidence), organisers, kind and audience; STATUS:CONFIRMED once the officer
-validated the initiative (or entered it by hand), TENTATIVE for a proposal. The UID is the
+validated the initiative (or entered it by hand), TENTATIVE for a proposal; a proposal's edition
+that a confirmed initiative with the same evidence holds on the same days is left out. The UID is the
 initiative id and the edition's year, so a nightly refresh updates an event (new date, new place)
 rather than duplicating it, and leaves every unchanged event's UID as it was. Written with the
 `icalendar` library (pipeline.digest.ics shares the calendar header).
@@ -42,6 +43,7 @@ def render_agenda(initiatives: Sequence[Initiative], today: date, generated_at: 
     calendar.add("x-wr-timezone", "Europe/Paris")
     calendar.add("refresh-interval", timedelta(days=1), parameters={"VALUE": "DURATION"})
     coming = [(e, i) for i in initiatives for e in i.editions if e.start and (e.end or e.start) >= today]
+    coming = [(e, i) for e, i in coming if not _confirmed_elsewhere(i, e, coming)]
     events = [((e.start, i.initiative_id), edition_event(i, e, generated_at)) for e, i in coming]
     events += [((p.when.start_day, p.uid), story_event(p, generated_at)) for p in public_events]
     for _, vevent in sorted(events, key=lambda pair: pair[0]):
@@ -50,6 +52,23 @@ def render_agenda(initiatives: Sequence[Initiative], today: date, generated_at: 
         calendar.add_missing_timezones(first_date=today - timedelta(days=1),
                                        last_date=today + timedelta(days=366 * TIMEZONE_YEARS))
     return calendar.to_ical()
+
+
+def _confirmed_elsewhere(initiative: Initiative, edition: Edition, coming: list[tuple[Edition, Initiative]]) -> bool:
+    """A detected proposal's edition that a confirmed initiative (validated or hand-entered) holds
+    too: same evidence, days that meet. The calendar then shows only the confirmed one."""
+    if _confirmed(initiative):
+        return False
+    for other_edition, other in coming:
+        if _confirmed(other) and set(other.evidence) & set(initiative.evidence) \
+                and other_edition.start <= (edition.end or edition.start) \
+                and edition.start <= (other_edition.end or other_edition.start):
+            return True
+    return False
+
+
+def _confirmed(initiative: Initiative) -> bool:
+    return initiative.validated or initiative.origin == "manual"
 
 
 def edition_uid(initiative: Initiative, edition: Edition) -> str:
@@ -72,7 +91,7 @@ def edition_event(initiative: Initiative, edition: Edition, stamp: datetime) -> 
     if email and initiative.organisers:
         vevent.add("organizer", f"mailto:{email.group(0)}", parameters={"CN": clean_value(initiative.organisers[0])})
     vevent.add("categories", [KIND_LABELS_FR[initiative.kind]])
-    vevent.add("status", "CONFIRMED" if initiative.validated or initiative.origin == "manual" else "TENTATIVE")
+    vevent.add("status", "CONFIRMED" if _confirmed(initiative) else "TENTATIVE")
     vevent.add("description", clean_value(_description(initiative, link)))
     return vevent
 
