@@ -6,7 +6,8 @@ A story gives an event when (all read from its own text, never from a site's nam
   public" and "pour un large public" cues, or a thesis / HDR defence (public by law); a seminar or a
   group's internal life that names no public is left out, as are course material and routine notices;
 - it announces a date (pipeline.digest.events) on or after the day it was published (a report of
-  a past event is no announcement), not a deadline ("avant le", "date limite"...), still to come today.
+  a past event is no announcement), not a deadline ("avant le", "date limite"...) nor the page's own
+  date line (a bare day in the text equal to the publication day), still to come today.
 
 One event per story: a story relayed by several sources (one cluster) gives one event, read from
 the cluster's representative when it qualifies, else from the first relay that does. A story that
@@ -109,9 +110,15 @@ def announced_date(candidate: Candidate) -> EventDate | None:
     for part in (item.title, (item.text or item.summary)[:TEXT_CHARS]):
         text = " ".join(clean_text(part).split())
         for when in extract_event_dates(text, reference):
-            if when_end(when) >= published_day and not _is_deadline(text, when):
+            if when_end(when) >= published_day and not _is_deadline(text, when) \
+                    and not (part is not item.title and _is_date_stamp(when, item, published_day)):
                 return when
     return None
+
+
+def _is_date_stamp(when: EventDate, item: Item, published_day: date) -> bool:
+    """A bare day in the text that is the publication day: the page's own date line, not an event."""
+    return item.published_at is not None and when.all_day and when.end is None and when.start_day == published_day
 
 
 def _is_deadline(text: str, when: EventDate) -> bool:

@@ -77,3 +77,9 @@ def test_an_event_that_is_an_initiatives_edition_is_left_to_the_initiative() -> 
     assert coming_public_events([talk(), talk("asso", "relay")], [initiative], TODAY) == []
     elsewhere = replace(initiative, editions=(Edition(2027, date(2027, 3, 1)),))
     assert len(coming_public_events([talk()], [elsewhere], TODAY)) == 1  # another edition: another event
+
+
+def test_the_pages_own_date_line_is_not_the_event_date() -> None:
+    stamped = story("stamp", "Nuit des étoiles",
+                    f"6 décembre 2026 - Club astro. Soirée grand public le 9 janvier 2027 à 20h. {MORE}")
+    assert announced_date(stamped).start_day == date(2027, 1, 9)
