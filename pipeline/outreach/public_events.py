@@ -26,7 +26,7 @@ from typing import Iterable, Sequence
 
 from pipeline.digest.events import EventDate, extract_event_dates
 from pipeline.digest.ics import UID_DOMAIN
-from pipeline.digest.pages import non_story_pages
+from pipeline.digest.pages import is_story
 from pipeline.digest.rank import (
     ADMIN_CUES, COURSE_CUES, INSIDER_CUES, JOB_CUES, PUBLIC_AUDIENCE_CUES, PUBLIC_EVENT_CUES, REPEATED_CUES,
     THESIS_CUES,
@@ -64,17 +64,24 @@ class PublicEvent:
 def coming_public_events(stories: Sequence[Candidate], initiatives: Sequence[Initiative], today: date) -> list[PublicEvent]:
     """The coming public events of `stories` (one Candidate per stored item, each cluster's
     representative first), minus those an initiative's edition already stands for; by start."""
-    no_story = non_story_pages([c.item for c in stories])
+    siblings = _by_source(c.item for c in stories)
     found = []
     for cluster_id, members in _by_cluster(stories).items():
-        event = _first_announced(m for m in members if m.item.item_id not in no_story)
+        event = _first_announced(members, siblings, today)
         if event is None:
             continue
         member, when = event
-        if when_end(when) < today or _an_initiative_stands_for(members, when, initiatives):
+        if _an_initiative_stands_for(members, when, initiatives):
             continue
         found.append(_public_event(member, when, members, cluster_id))
     return sorted(found, key=lambda e: (e.when.start, e.title))
+
+
+def _by_source(items: Iterable[Item]) -> dict[str, list[Item]]:
+    sources: dict[str, list[Item]] = {}
+    for item in items:
+        sources.setdefault(item.source_id, []).append(item)
+    return sources
 
 
 def _by_cluster(stories: Iterable[Candidate]) -> dict[str, list[Candidate]]:
@@ -126,11 +133,14 @@ def _is_deadline(text: str, when: EventDate) -> bool:
     return position > 0 and bool(NOT_AN_EVENT_BEFORE.search(text[max(0, position - CONTEXT_CHARS):position]))
 
 
-def _first_announced(members: Iterable[Candidate]) -> tuple[Candidate, EventDate] | None:
+def _first_announced(members: Iterable[Candidate], siblings: dict[str, list[Item]],
+                     today: date) -> tuple[Candidate, EventDate] | None:
+    """The first member that is a public story announcing an event still to come. The page checks
+    against the source's other pages (a listing?) come last: they are the costly ones."""
     for member in members:
         if is_public_event(member.item):
             when = announced_date(member)
-            if when is not None:
+            if when is not None and when_end(when) >= today and is_story(member.item, siblings[member.item.source_id]):
                 return member, when
     return None
 
