@@ -21,10 +21,10 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Iterable, Sequence
 
-from pipeline.digest.events import EventDate, extract_event_dates
+from pipeline.digest.events import PARIS, EventDate, extract_event_dates
 from pipeline.digest.ics import UID_DOMAIN
 from pipeline.digest.pages import is_story
 from pipeline.digest.rank import (
@@ -40,7 +40,7 @@ PUBLIC_LABEL = "Événement ouvert au public"
 DEFENCE_LABEL = "Soutenance"
 CONTEXT_CHARS = 25  # how far before a date a deadline or a publication stamp is looked for
 NOT_AN_EVENT_BEFORE = re.compile(
-    r"(?:avant le|avant|jusqu['’]au|jusqu['’]à|date limite|au plus tard|limite le|publié le|publiée le|mis à jour le"
+    r"\b(?:avant le|avant|jusqu['’]au|jusqu['’]à|date limite|au plus tard|limite le|publié le|publiée le|mis à jour le"
     r"|mise à jour le|modifié le|posté le|deadline)\s*(?:[:,]\s*)?(?:le\s+)?(?:\w+\s+)?$",
     re.IGNORECASE,
 )
@@ -113,14 +113,22 @@ def announced_date(candidate: Candidate) -> EventDate | None:
     is no earlier than its publication day and no deadline or publication stamp."""
     item = candidate.item
     reference = item.published_at or candidate.first_seen_at
-    published_day = EventDate(reference, None, True, "").start_day
-    for part in (item.title, (item.text or item.summary)[:TEXT_CHARS]):
+    published_day = _paris_day(reference)
+    for part, in_body in ((item.title, False), ((item.text or item.summary)[:TEXT_CHARS], True)):
         text = " ".join(clean_text(part).split())
         for when in extract_event_dates(text, reference):
             if when_end(when) >= published_day and not _is_deadline(text, when) \
-                    and not (part is not item.title and _is_date_stamp(when, item, published_day)):
+                    and not (in_body and _is_date_stamp(when, item, published_day)):
                 return when
     return None
+
+
+def _paris_day(moment: datetime) -> date:
+    """The Paris day of `moment`; its own day at the edges of the calendar (a stored year 9999)."""
+    try:
+        return moment.astimezone(PARIS).date()
+    except OverflowError:
+        return moment.date()
 
 
 def _is_date_stamp(when: EventDate, item: Item, published_day: date) -> bool:

@@ -83,3 +83,9 @@ def test_the_pages_own_date_line_is_not_the_event_date() -> None:
     stamped = story("stamp", "Nuit des étoiles",
                     f"6 décembre 2026 - Club astro. Soirée grand public le 9 janvier 2027 à 20h. {MORE}")
     assert announced_date(stamped).start_day == date(2027, 1, 9)
+
+
+def test_an_impossible_stored_date_gives_no_event_and_no_error() -> None:
+    far = story("far", "Conférence grand public", f"Le 14 janvier 2027 à 18h. {MORE}",
+                published=datetime(9999, 12, 31, 23, 0, tzinfo=timezone.utc))
+    assert coming_public_events([far], [], TODAY) == []
