@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Iterable, Sequence
 
@@ -38,6 +38,7 @@ from pipeline.outreach.detect import PUBLIC_LEAD_CHARS, TEXT_CHARS, find_contact
 
 PUBLIC_LABEL = "Événement ouvert au public"
 DEFENCE_LABEL = "Soutenance"
+SIBLING_CHARS = 400  # of another page of the source: enough for the opening a listing would quote
 CONTEXT_CHARS = 25  # how far before a date a deadline or a publication stamp is looked for
 NOT_AN_EVENT_BEFORE = re.compile(
     r"\b(?:avant le|avant|jusqu['’]au|jusqu['’]à|date limite|au plus tard|limite le|publié le|publiée le|mis à jour le"
@@ -78,9 +79,11 @@ def coming_public_events(stories: Sequence[Candidate], initiatives: Sequence[Ini
 
 
 def _by_source(items: Iterable[Item]) -> dict[str, list[Item]]:
+    """Each source's pages, their texts cut to their openings: all a listing check reads of them."""
     sources: dict[str, list[Item]] = {}
     for item in items:
-        sources.setdefault(item.source_id, []).append(item)
+        opening = replace(item, text=item.text[:SIBLING_CHARS], summary=item.summary[:SIBLING_CHARS])
+        sources.setdefault(item.source_id, []).append(opening)
     return sources
 
 
@@ -101,11 +104,11 @@ def is_public_event(item: Item) -> bool:
     title = fold_for_matching(item.title)
     if any(cues.search(title) for cues in (INSIDER_CUES, COURSE_CUES, JOB_CUES, ADMIN_CUES)):
         return False
-    folded = fold_for_matching(f"{item.title}\n{(item.text or item.summary)[:TEXT_CHARS]}")
-    if len({m.group(0) for m in COURSE_CUES.finditer(folded)}) >= REPEATED_CUES:
-        return False
     lead = fold_for_matching(f"{item.title}\n{(item.text or item.summary)[:PUBLIC_LEAD_CHARS]}")
-    return any(cues.search(lead) for cues in (PUBLIC_EVENT_CUES, PUBLIC_AUDIENCE_CUES, THESIS_CUES))
+    if not any(cues.search(lead) for cues in (PUBLIC_EVENT_CUES, PUBLIC_AUDIENCE_CUES, THESIS_CUES)):
+        return False
+    folded = fold_for_matching(f"{item.title}\n{(item.text or item.summary)[:TEXT_CHARS]}")
+    return len({m.group(0) for m in COURSE_CUES.finditer(folded)}) < REPEATED_CUES
 
 
 def announced_date(candidate: Candidate) -> EventDate | None:

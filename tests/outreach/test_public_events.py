@@ -89,3 +89,15 @@ def test_an_impossible_stored_date_gives_no_event_and_no_error() -> None:
     far = story("far", "Conférence grand public", f"Le 14 janvier 2027 à 18h. {MORE}",
                 published=datetime(9999, 12, 31, 23, 0, tzinfo=timezone.utc))
     assert coming_public_events([far], [], TODAY) == []
+
+
+def test_a_page_listing_other_stories_gives_no_event() -> None:
+    volcans = story("volcans", "Conférence sur les volcans d'Auvergne",
+                    f"Conférence ouverte à tous le 14 janvier 2027 à 18h30. {MORE}")
+    glaciers = story("glaciers", "Conférence sur les glaciers des Alpes",
+                     f"Conférence ouverte à tous le 21 janvier 2027 à 18h30. {MORE}")
+    listing = story("rendez-vous", "Nos rendez-vous du trimestre",
+                    "Conférence sur les volcans d'Auvergne : ouverte à tous le 14 janvier 2027. "
+                    "Conférence sur les glaciers des Alpes : ouverte à tous le 21 janvier 2027. " + MORE)
+    found = coming_public_events([listing, volcans, glaciers], [], TODAY)
+    assert [e.title for e in found] == ["Conférence sur les volcans d'Auvergne", "Conférence sur les glaciers des Alpes"]
