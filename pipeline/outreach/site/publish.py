@@ -4,8 +4,9 @@
 evidence links), qui-fait-quoi.html (organisers x kinds), chronologie.html (coming and past
 editions), data.js (the catalogue as a script, so pages work from a file share), CSV/Parquet
 exports, and two subscriptions every page links: agenda.ics (coming editions and the stories'
-coming public events, agenda.py) and initiatives.atom (newly validated initiatives, feed.py). Pages use only files from the folder: no request to any outside server. Every crawled
-string goes through Jinja2 autoescaping. `serve_map` previews the folder on 127.0.0.1.
+coming public events, agenda.py) and initiatives.atom (newly validated initiatives, feed.py).
+Pages use only files from the folder: no request to any outside server. Every crawled string goes
+through Jinja2 autoescaping. `serve_map` previews the folder on 127.0.0.1.
 """
 
 from __future__ import annotations
