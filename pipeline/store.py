@@ -877,3 +877,28 @@ def items_since(conn: duckdb.DuckDBPyConnection, since: datetime) -> list[Item]:
 
 def source_names(conn: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return dict(conn.execute("SELECT source_id, name FROM sources").fetchall())
+
+
+def coming_event_stories(conn: duckdb.DuckDBPyConnection, since: datetime) -> list[Candidate]:
+    """Every clustered item first seen (and published, when dated) since `since`, HAL deposits
+    excluded, as a Candidate of its story: the agenda's public events are read from them. Ordered by
+    cluster, the cluster's representative first, then by first sight."""
+    rows = conn.execute(
+        """SELECT i.item_id, i.source_id, i.url, i.title, i.published_at, i.text, i.summary, i.lang, i.image_url,
+                  i.guid, i.content_hash, s.name, i.first_seen_at, coalesce(l.category, p.category),
+                  coalesce(p.confidence, 0.0), i.cluster_id
+           FROM items i
+           JOIN sources s USING (source_id)
+           LEFT JOIN clusters c ON c.cluster_id = i.cluster_id
+           LEFT JOIN predictions p ON p.item_id = i.item_id
+           LEFT JOIN labels l ON l.item_id = i.item_id
+           WHERE i.cluster_id IS NOT NULL AND i.first_seen_at >= ? AND coalesce(i.published_at, i.first_seen_at) >= ?
+             AND i.item_id NOT IN (SELECT item_id FROM publications)
+           ORDER BY i.cluster_id, c.representative_item_id = i.item_id DESC, i.first_seen_at, i.item_id""",
+        [since, since],
+    ).fetchall()
+    return [
+        Candidate(item=_row_to_item(r[:11]), source_name=r[11], first_seen_at=r[12], category=r[13],
+                  confidence=r[14], cluster_id=r[15], cluster_sources=())
+        for r in rows
+    ]

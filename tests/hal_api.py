@@ -5,7 +5,8 @@ on 127.0.0.1: the deposits whose `collCode_s` (or `structId_i`) matches the fq, 
 `submittedDate_tdate` first, `fl` applied, paged by cursorMark (an opaque mark; the last page
 returns the mark it was given) or by `start`. `server.mode` makes it misbehave: "error" (HTTP 500
 with Solr's error JSON), "bad_request" (400), "slow" (answers after `server.delay_s`), "html"
-(an HTML page instead of JSON). The deposits and their words are invented for the tests.
+(an HTML page instead of JSON); `server.robots` is the robots.txt it serves (404 when None).
+The deposits and their words are invented for the tests.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class HalApi:
     mode: str = "ok"
     delay_s: float = 0.0
     queries: list[dict[str, str]] = field(default_factory=list)
+    robots: str | None = None  # the robots.txt it serves (None: 404, no rules)
 
     @property
     def url(self) -> str:
@@ -97,7 +99,8 @@ def serve_hal(deposits: list[dict[str, Any]]) -> Iterator[HalApi]:
         def do_GET(self) -> None:  # noqa: N802 - http.server's naming
             parts = urlsplit(self.path)
             if parts.path == "/robots.txt":
-                status, kind, body = 404, "text/plain", b""
+                status, kind, body = (404, "text/plain", b"") if api.robots is None else \
+                    (200, "text/plain", api.robots.encode("utf-8"))
             elif parts.path.rstrip("/") != "/search":
                 status, kind, body = 404, "text/plain", b"not found"
             else:

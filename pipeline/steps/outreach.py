@@ -25,11 +25,13 @@ from pipeline.config import ConfigInvalid
 from pipeline.outreach.catalogue import Initiative, apply_decisions, load_initiatives_file, published_initiatives
 from pipeline.models import Item
 from pipeline.steps import memo
+from pipeline.outreach.public_events import PublicEvent, coming_public_events
 from pipeline.steps.isolate import whole_batch
 
 log = logging.getLogger(__name__)
 LOOKBACK_DAYS = 800  # items old enough to show last year's and the year before's editions
 MAP_INPUTS_FILE = ".inputs-sha256"  # in the map's folder: the hash of what it was last written from
+EVENT_LOOKBACK_DAYS = 120  # the stories whose coming public events go into agenda.ics
 
 
 @dataclass(frozen=True)
@@ -117,21 +119,25 @@ def publish_outreach_map(db: Path, initiatives_file: Path, out: Path, now: datet
     manual = load_manual_initiatives(initiatives_file)
     with store.open_store(db) as conn:
         catalogue = store.load_initiatives(conn)
+        stories = store.coming_event_stories(conn, now - timedelta(days=EVENT_LOOKBACK_DAYS))
     shown = published_initiatives(manual, catalogue)
     proposals = sum(1 for i in catalogue if i.visible and not i.validated)
-    key, marker = map_inputs_key(shown, mapsite.today_in_paris(now)), Path(out) / MAP_INPUTS_FILE
+    today = mapsite.today_in_paris(now)
+    events = coming_public_events(stories, shown, today)
+    key, marker = map_inputs_key(shown, events, today), Path(out) / MAP_INPUTS_FILE
     unchanged = skip_unchanged and (Path(out) / "index.html").is_file() and _read(marker) == key
     if not unchanged:
-        mapsite.publish_map(shown, out, generated_at=now)
+        mapsite.publish_map(shown, out, generated_at=now, public_events=events)
         marker.write_text(key, encoding="utf-8")
     summary = (f"outreach map: {len(shown)} initiative(s) {'unchanged in' if unchanged else 'published to'} "
-               f"{out / 'index.html'} ({len(manual)} entered by hand, {proposals} proposal(s) awaiting validation)")
+               f"{out / 'index.html'} ({len(manual)} entered by hand, {proposals} proposal(s) awaiting validation; "
+               f"{len(events)} other public event(s) in agenda.ics)")
     return MapResult(out, len(shown), proposals, summary)
 
 
-def map_inputs_key(shown: list[Initiative], today: date) -> str:
+def map_inputs_key(shown: list[Initiative], events: list[PublicEvent], today: date) -> str:
     """A hash of everything the map's pages are made of, but the time they were written."""
-    digest = hashlib.sha256(f"{today.isoformat()}\n{shown!r}\n".encode("utf-8"))
+    digest = hashlib.sha256(f"{today.isoformat()}\n{shown!r}\n{events!r}\n".encode("utf-8"))
     for path in sorted(p for p in Path(mapsite.__file__).parent.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
         digest.update(path.name.encode("utf-8") + path.read_bytes())
     return digest.hexdigest()

@@ -109,6 +109,15 @@ def test_a_slow_answer_times_out_as_a_source_failure() -> None:
     assert result.outcome.status == "error" and result.outcome.error_code == "timeout"
 
 
+def test_hal_obeys_robots_txt_like_every_source() -> None:
+    with serve_hal(three_pages()) as api:
+        api.robots = "User-agent: *\nDisallow: /search\n"
+        result = crawl(hal_source(api.url))
+        asked = list(api.queries)
+    assert result.outcome.status == "error" and result.outcome.error_code == "robots_disallowed"
+    assert result.items == () and asked == []  # the API was never asked
+
+
 def test_a_later_page_failing_keeps_what_was_read() -> None:
     with serve_hal(three_pages()) as api:
         original = api.answer

@@ -80,3 +80,15 @@ def test_every_page_links_both_subscriptions(tmp_path) -> None:
         html = page.read_text(encoding="utf-8")
         root = "../" if page.parent.name == "initiatives" else ""
         assert f'href="{root}agenda.ics"' in html and f'href="{root}initiatives.atom"' in html
+
+
+def test_a_proposal_held_by_a_confirmed_initiative_is_one_event(tmp_path) -> None:
+    entered = Initiative("fete-labo", "Fête de la science au labo", "festival", ("LPEM",), ("grand_public",),
+                         "programmee", (Edition(2026, date(2026, 10, 3)),), evidence=("https://lpem.example.org/fete",),
+                         origin="manual", validated=True)
+    proposed = Initiative("d-123", "Fête de la science", "festival", ("LPEM",), ("grand_public",), "programmee",
+                          (Edition(2026, date(2026, 10, 3), date(2026, 10, 4)),), evidence=entered.evidence)
+    elsewhere = replace(proposed, initiative_id="d-456", evidence=("https://lpem.example.org/autre",))
+    publish_map([entered, proposed, elsewhere], tmp_path, generated_at=NOW)
+    assert sorted(events_of(tmp_path)) == ["d-456-2026@veille-scientifique.invalid",
+                                           "fete-labo-2026@veille-scientifique.invalid"]

@@ -3,9 +3,10 @@
 `publish_map` writes index.html (search box and filters), one page per initiative (with its
 evidence links), qui-fait-quoi.html (organisers x kinds), chronologie.html (coming and past
 editions), data.js (the catalogue as a script, so pages work from a file share), CSV/Parquet
-exports, and two subscriptions every page links: agenda.ics (coming editions, agenda.py) and
-initiatives.atom (newly validated initiatives, feed.py). Pages use only files from the folder: no request to any outside server. Every crawled
-string goes through Jinja2 autoescaping. `serve_map` previews the folder on 127.0.0.1.
+exports, and two subscriptions every page links: agenda.ics (coming editions and the stories'
+coming public events, agenda.py) and initiatives.atom (newly validated initiatives, feed.py).
+Pages use only files from the folder: no request to any outside server. Every crawled string goes
+through Jinja2 autoescaping. `serve_map` previews the folder on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from pipeline.outreach.catalogue import Initiative
+from pipeline.outreach.public_events import PublicEvent
 from pipeline.outreach.site.agenda import render_agenda
 from pipeline.outreach.site.feed import FEED_FILE, render_feed, validated_since
 from pipeline.outreach.site.exports import data_script, write_csv, write_parquet
@@ -44,8 +46,10 @@ def _environment() -> Environment:
                        undefined=StrictUndefined, trim_blocks=False, keep_trailing_newline=True)
 
 
-def publish_map(initiatives: Sequence[Initiative], folder: Path, *, generated_at: datetime) -> dict:
-    """Write the map website into `folder`; returns what was written (counts and seconds)."""
+def publish_map(initiatives: Sequence[Initiative], folder: Path, *, generated_at: datetime,
+                public_events: Sequence[PublicEvent] = ()) -> dict:
+    """Write the map website into `folder` (`public_events`: the stories' coming public events that
+    are no initiative, for agenda.ics); returns what was written (counts and seconds)."""
     started = time.perf_counter()
     folder = Path(folder)
     shown = sorted((i for i in initiatives if i.visible), key=lambda i: (i.title.casefold(), i.initiative_id))
@@ -67,13 +71,13 @@ def publish_map(initiatives: Sequence[Initiative], folder: Path, *, generated_at
     _write(folder / "chronologie.html", env.get_template("timeline.html.j2").render(
         root="", page="timeline", sections=timeline_sections(shown, today), **common))
     _write(folder / "data.js", data_script(shown))
-    _write(folder / "agenda.ics", render_agenda(shown, today, generated_at))
+    _write(folder / "agenda.ics", render_agenda(shown, today, generated_at, public_events))
     _write(folder / FEED_FILE, render_feed(shown, validated_since(shown, folder, generated_at), generated_at))
     write_csv(shown, folder / "initiatives.csv")
     write_parquet(shown, folder / "initiatives.parquet")
     seconds = time.perf_counter() - started
     logger.info("map: %d initiatives published in %s (%.1f s)", len(shown), folder, seconds)
-    return {"folder": str(folder), "initiatives": len(shown), "pages": len(cards) + 3,
+    return {"folder": str(folder), "initiatives": len(shown), "pages": len(cards) + 3, "events": len(public_events),
             "hidden": len(initiatives) - len(shown), "seconds": round(seconds, 3)}
 
 
