@@ -43,6 +43,7 @@ _ENTITY_DECLARATION = re.compile(rb"<!ENTITY", re.IGNORECASE)
 _HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body)\b", re.IGNORECASE | re.DOTALL)
 _XML_ENCODING = re.compile(r"^(\s*<\?xml[^>]*?)\s+encoding\s*=\s*[\"'][^\"']*[\"']")
 _BLOCK_TAGS = frozenset({"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "blockquote", "section", "article"})
+_NOT_TEXT_TAGS = ("script", "style", "noscript", "template", "iframe", "object", "svg")
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,11 @@ def html_to_text(html: str) -> str:
 
 
 def element_text(root: lxml.html.HtmlElement) -> str:
-    """Plain text of a parsed element, one line per block (the element is marked up in place)."""
+    """Plain text of a parsed element, one line per block (the element is marked up in place);
+    scripts, styles and embeds are no text."""
+    for element in list(root.iter(*_NOT_TEXT_TAGS)):
+        if element is not root and element.getparent() is not None:
+            element.drop_tree()
     for element in root.iter():
         if isinstance(element.tag, str) and element.tag.lower() in _BLOCK_TAGS:
             element.tail = "\n" + (element.tail or "")
@@ -190,8 +195,9 @@ def _drop_backlink_footer(root: lxml.html.HtmlElement, item_url: str) -> None:
 def _feedparser_parse(xml: bytes, url: str):
     """feedparser's reading of `xml`, or Failure(bad_xml) when feedparser itself breaks on it
     (e.g. a character reference beyond Unicode in its loose parser)."""
-    try:
-        return feedparser.parse(io.BytesIO(xml), response_headers={
+    try:  # no sanitising nor URI rewriting of the entries' HTML: we keep only its text (element_text
+        # drops scripts) and resolve links ourselves; they were half of feedparser's time (15 -> 7 ms a feed)
+        return feedparser.parse(io.BytesIO(xml), sanitize_html=False, resolve_relative_uris=False, response_headers={
             "content-type": "application/xml; charset=utf-8", "content-location": url})
     except Exception as exc:  # noqa: BLE001 - a third-party parser on hostile bytes: its failure is the document's
         return Failure("bad_xml", f"{type(exc).__name__}: {exc}"[:300])

@@ -163,3 +163,17 @@ def test_a_footer_linking_back_to_the_entry_is_not_part_of_its_content():
             f'at &lt;a href="{BASE}"&gt;Club&lt;/a&gt; on March 12, 2024.&lt;/p&gt;</content></entry></feed>')
     feed = parse_feed(fetched(body.encode(), ctype="application/atom+xml"), SOURCE)
     assert feed.items[0].content == "Le club présente ses activités à l’amphi. Voir nos robots."
+
+
+def test_scripts_styles_and_embeds_in_an_entry_are_no_text():
+    rss = b"""<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Labo</title>
+<item><title>Une &lt;b&gt;nouvelle&lt;/b&gt; cam\xc3\xa9ra</title><link>/actu/camera</link>
+<description><![CDATA[<style>p{color:red}</style><p>La cam\xc3\xa9ra est install\xc3\xa9e.</p>
+<script>document.write('pub')</script><noscript>Activez JavaScript</noscript>
+<p><img src="/img/camera.jpg"/>Premi\xc3\xa8res images en mars.</p>]]></description></item></channel></rss>"""
+    feed = parse_feed(fetched(rss), SOURCE)
+    assert isinstance(feed, ParsedFeed)
+    item = feed.items[0]
+    assert item.title == "Une nouvelle caméra"
+    assert item.summary == "La caméra est installée.\nPremières images en mars."
+    assert item.url == BASE + "/actu/camera" and item.image_url == BASE + "/img/camera.jpg"
