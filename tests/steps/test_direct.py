@@ -9,7 +9,8 @@ import pytest
 
 from pipeline.demo.run import write_sources
 
-ITEMS = """SELECT item_id, source_id, url, title, published_at, text, category, category_confidence
+# each run trains its own classifier: confidences agree to float noise (~1e-7), not bit for bit
+ITEMS = """SELECT item_id, source_id, url, title, published_at, text, category, round(category_confidence, 4)
            FROM v_items ORDER BY item_id"""
 # a cluster by its members (ids of clusters are ids of an item: compared through membership)
 CLUSTERS = """SELECT list(item_id ORDER BY item_id) FROM items WHERE cluster_id IS NOT NULL
