@@ -114,12 +114,12 @@ def extract_main_text(html: str, tree: lxml.html.HtmlElement | None = None) -> s
 
     trafilatura's precision mode drops link-dense lists, which on course and event pages are the
     content: when the page's own article container holds clearly more text, the container wins."""
-    text = trafilatura.extract(html, include_comments=False, include_tables=True, favor_precision=True) or ""
+    text = trafilatura.extract(html, include_comments=False, include_tables=True, favor_precision=True, fast=True) or ""
     container = container_text(tree, CONTENT_CONTAINERS) if tree is not None else ""
     if len(container) > CONTAINER_GAIN * len(text):
         return clean_text(container)
     if len(text) < MIN_TEXT_CHARS:
-        recall = trafilatura.extract(html, include_comments=False, include_tables=True, favor_recall=True) or ""
+        recall = trafilatura.extract(html, include_comments=False, include_tables=True, favor_recall=True, fast=True) or ""
         text = recall if len(recall) > len(text) else text
     if len(text) < MIN_TEXT_CHARS and tree is not None:
         fallback = container_text(tree)

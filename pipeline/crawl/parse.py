@@ -154,7 +154,7 @@ def _feed_item(entry: dict, base_url: str) -> FeedItem | None:
     content_html = "".join(c.get("value", "") for c in entry.get("content", [])[:1])
     summary_html = entry.get("summary", "")
     content = _entry_text(content_html, url)
-    summary = _entry_text(summary_html, url)
+    summary = content if summary_html == content_html else _entry_text(summary_html, url)  # often one HTML twice
     if content and content == summary:
         summary = content[:500]
     return FeedItem(
