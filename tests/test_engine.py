@@ -70,6 +70,7 @@ import sys
 from pipeline.cli import main
 code = main(sys.argv[1:])
 print("prefect imported:", any(name == "prefect" or name.startswith("prefect.") for name in sys.modules))
+print("sklearn imported:", "sklearn" in sys.modules)
 raise SystemExit(code)
 """
 
@@ -82,13 +83,18 @@ def test_a_server_set_in_this_process_means_the_flow(fresh_process, tmp_path: Pa
 
 
 def test_veille_run_without_a_server_never_imports_prefect(demo_sites, tmp_path: Path) -> None:
+    """...and a second run with nothing new does not even import scikit-learn (a second of start-up)."""
     sources = write_sources(demo_sites, tmp_path / "sources.yaml")
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE, "run", "--sources", str(sources), "--db", str(tmp_path / "veille.duckdb"),
-         "--initiatives", str(tmp_path / "none.yaml")],
-        cwd=tmp_path, env=no_server(tmp_path), capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-2000:]
-    lines = done.stdout.strip().splitlines()
-    assert lines[0].startswith("veille run: direct engine")
-    assert "items:" in done.stdout and "seconds per stage: " in done.stdout
-    assert lines[-1] == "prefect imported: False"
+    outputs = []
+    for _ in range(2):
+        done = subprocess.run(
+            [sys.executable, "-c", PROBE, "run", "--sources", str(sources), "--db", str(tmp_path / "veille.duckdb"),
+             "--initiatives", str(tmp_path / "none.yaml")],
+            cwd=tmp_path, env=no_server(tmp_path), capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr[-2000:]
+        outputs.append(done.stdout.strip().splitlines())
+    first, second = outputs
+    assert first[0].startswith("veille run: direct engine")
+    assert any("items:" in line for line in first) and any("seconds per stage: " in line for line in first)
+    assert first[-2:] == ["prefect imported: False", "sklearn imported: True"]  # the first run trains
+    assert second[-2:] == ["prefect imported: False", "sklearn imported: False"]

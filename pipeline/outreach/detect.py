@@ -15,7 +15,7 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
-from typing import Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 from pipeline.digest.events import extract_event_dates
 from pipeline.digest.pages import non_story_pages
@@ -26,7 +26,9 @@ from pipeline.outreach.catalogue import Edition, Initiative
 from pipeline.models import Item
 from pipeline.normalize import clean_text, fold_for_matching
 from pipeline.outreach.merge import merge_editions, series_key
-from pipeline.outreach.model import OutreachModel, score_items
+
+if TYPE_CHECKING:  # the model brings scikit-learn (a second to import): the agenda reads places without it
+    from pipeline.outreach.model import OutreachModel
 
 __all__ = ["propose_initiatives", "read_initiative", "merge_editions", "detect_kind", "detect_audience",
            "find_place", "find_contact"]
@@ -104,6 +106,8 @@ def propose_initiatives(items: Sequence[Item], source_names: Mapping[str, str], 
     today = today or datetime.now(timezone.utc).date()
     no_story = non_story_pages(items)
     stories = [item for item in items if item.item_id not in no_story]
+    from pipeline.outreach.model import score_items
+
     scores = score_items(model, stories)
     accepted = [item for item, score in zip(stories, scores) if is_outreach_action(item, score, model.threshold)]
     logger.info("outreach: %d of %d items describe an outreach action", len(accepted), len(items))
