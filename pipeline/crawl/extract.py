@@ -24,10 +24,8 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-import htmldate
 import lxml.etree
 import lxml.html
-import trafilatura
 
 from pipeline.dates import find_date_in_text, parse_date_value
 from pipeline.models import FetchResult, Item, Source
@@ -114,6 +112,8 @@ def extract_main_text(html: str, tree: lxml.html.HtmlElement | None = None) -> s
 
     trafilatura's precision mode drops link-dense lists, which on course and event pages are the
     content: when the page's own article container holds clearly more text, the container wins."""
+    import trafilatura  # imported on the first page to extract (0.3 s): a night with nothing new has none
+
     text = trafilatura.extract(html, include_comments=False, include_tables=True, favor_precision=True, fast=True) or ""
     container = container_text(tree, CONTENT_CONTAINERS) if tree is not None else ""
     if len(container) > CONTAINER_GAIN * len(text):
@@ -147,6 +147,8 @@ def find_published(tree: lxml.html.HtmlElement, html: str, text: str) -> datetim
     if found:
         return found
     try:
+        import htmldate  # as trafilatura, only once a page is read
+
         day = htmldate.find_date(tree, original_date=True, extensive_search=False, outputformat="%Y-%m-%d")
     except (ValueError, TypeError) as exc:
         logger.debug("htmldate failed: %s", exc)
