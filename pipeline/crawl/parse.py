@@ -84,8 +84,9 @@ class SitemapPage:
     sitemaps: tuple[str, ...]  # child sitemaps (sitemapindex)
 
 
-def html_to_text(html: str) -> str:
-    """Plain text of an HTML fragment, one line per block."""
+def html_to_text(html: str, entry_url: str | None = None) -> str:
+    """Plain text of an HTML fragment, one line per block; with `entry_url` (a feed entry's HTML),
+    without the footer that links back to that entry."""
     if not html or not html.strip():
         return ""
     if "<" not in html:
@@ -94,6 +95,8 @@ def html_to_text(html: str) -> str:
         root = lxml.html.fragment_fromstring(html, create_parent="div")
     except (lxml.etree.ParserError, ValueError):
         return clean_text(html)
+    if entry_url:
+        _drop_backlink_footer(root, entry_url)
     return element_text(root)
 
 
@@ -153,8 +156,8 @@ def _feed_item(entry: dict, base_url: str) -> FeedItem | None:
         return None
     content_html = "".join(c.get("value", "") for c in entry.get("content", [])[:1])
     summary_html = entry.get("summary", "")
-    content = _entry_text(content_html, url)
-    summary = content if summary_html == content_html else _entry_text(summary_html, url)  # often one HTML twice
+    content = html_to_text(content_html, url)
+    summary = content if summary_html == content_html else html_to_text(summary_html, url)  # often one HTML twice
     if content and content == summary:
         summary = content[:500]
     return FeedItem(
@@ -166,20 +169,6 @@ def _feed_item(entry: dict, base_url: str) -> FeedItem | None:
         guid=guid,
         image_url=_entry_image(entry, content_html or summary_html, base_url),
     )
-
-
-def _entry_text(html: str, item_url: str) -> str:
-    """Plain text of an entry's HTML (parsed once), without its backlink footer."""
-    if not html or not html.strip():
-        return ""
-    if "<" not in html:
-        return clean_text(html)
-    try:
-        root = lxml.html.fragment_fromstring(html, create_parent="div")
-    except (lxml.etree.ParserError, ValueError):
-        return clean_text(html)
-    _drop_backlink_footer(root, item_url)
-    return element_text(root)
 
 
 def _drop_backlink_footer(root: lxml.html.HtmlElement, item_url: str) -> None:
