@@ -143,6 +143,16 @@ MIGRATIONS: list[str] = [
            max(coalesce(published_at, first_seen_at)) AS last_published_at
     FROM items GROUP BY source_id;
     """,
+    # 12: each scored item's timeless score (rank.TimelessScore as JSON), kept while its inputs are
+    # unchanged so that a night with nothing new only adds the time to it
+    """
+    CREATE TABLE timeless_scores (
+        item_id VARCHAR PRIMARY KEY,
+        inputs_key VARCHAR NOT NULL,
+        timeless VARCHAR NOT NULL,
+        saved_at TIMESTAMPTZ NOT NULL
+    );
+    """,
 ]
 
 # Each item's current tags (v_items' category, confidence, worthiness...), from the tables their

@@ -13,12 +13,13 @@ import json
 import logging
 import os
 import shutil
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import asdict, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import duckdb
 import pyarrow as pa
@@ -60,16 +61,73 @@ def working_path(published: Path) -> Path:
 @contextmanager
 def open_store(published: Path, wait_s: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open the working file read-write (migrating it), waiting while another run holds it
-    (LOCK_WAIT_S unless `wait_s` says otherwise)."""
-    path = working_path(Path(published))
-    check_writable(Path(published))
-    conn = _connect_waiting(path, LOCK_WAIT_S if wait_s is None else wait_s)
+    (LOCK_WAIT_S unless `wait_s` says otherwise); inside keep_open, a cursor of its shared connection."""
+    wait_s = LOCK_WAIT_S if wait_s is None else wait_s
+    kept = _kept.get(_kept_key(published))
+    conn = kept.cursor(wait_s) if kept is not None else _open_migrated(Path(published), wait_s)
     try:
-        conn.execute("SET TimeZone = 'UTC'")
-        migrate(conn)
         yield conn
     finally:
         conn.close()
+
+
+def _open_migrated(published: Path, wait_s: float) -> duckdb.DuckDBPyConnection:
+    check_writable(published)
+    conn = _connect_waiting(working_path(published), wait_s)
+    try:
+        conn.execute("SET TimeZone = 'UTC'")
+        migrate(conn)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+class _KeptConnection:
+    """The connection keep_open shares: opened at its first use, closed by let_go."""
+
+    def __init__(self, published: Path):
+        self.published = published
+        self.conn: duckdb.DuckDBPyConnection | None = None
+        self.lock = threading.Lock()
+
+    def cursor(self, wait_s: float) -> duckdb.DuckDBPyConnection:
+        with self.lock:
+            if self.conn is None:
+                self.conn = _open_migrated(self.published, wait_s)
+            cursor = self.conn.cursor()  # a connection of its own to the same database
+        cursor.execute("SET TimeZone = 'UTC'")  # a setting of each connection
+        return cursor
+
+    def let_go(self) -> None:
+        with self.lock:
+            if self.conn is not None:
+                self.conn.close()  # checkpoints the file
+                self.conn = None
+
+
+_kept: dict[Path, _KeptConnection] = {}  # working file -> its shared connection, inside keep_open
+
+
+def _kept_key(published: Path) -> Path:
+    return working_path(Path(published)).absolute()
+
+
+@contextmanager
+def keep_open(published: Path) -> Iterator[Callable[[], None]]:
+    """Within the block, every open_store(published) of this process uses one shared connection:
+    opening and migrating the working file costs ~35 ms, which a short run would pay at each stage.
+    Yields `let_go`, which closes it until its next use (before a long crawl, so that the officer's
+    commands can use the file meanwhile); publish_snapshot lets go too, before copying the file."""
+    path = _kept_key(published)
+    if path in _kept:
+        raise RuntimeError(f"{path} is already kept open")
+    kept = _kept[path] = _KeptConnection(Path(published))
+    try:
+        yield kept.let_go
+    finally:
+        del _kept[path]
+        kept.let_go()
 
 
 def _connect_waiting(path: Path, wait_s: float) -> duckdb.DuckDBPyConnection:
@@ -126,6 +184,9 @@ def publish_snapshot(published: Path) -> Path:
     """Copy the working file to the published path atomically (temp file + rename)."""
     published = Path(published)
     source = working_path(published)
+    kept = _kept.get(_kept_key(published))
+    if kept is not None:
+        kept.let_go()  # its last changes are written to the file when it closes
     tmp = published.with_name(f".{published.name}.{os.getpid()}.tmp")
     try:
         shutil.copyfile(source, tmp)
@@ -414,6 +475,34 @@ def save_memo(conn: duckdb.DuckDBPyConnection, step: str, inputs_key: str, resul
     conn.execute("""INSERT INTO step_memos VALUES (?, ?, ?, ?) ON CONFLICT (step) DO UPDATE SET
                     inputs_key = excluded.inputs_key, result = excluded.result, saved_at = excluded.saved_at""",
                  [step, inputs_key, result, now])
+
+
+def load_timeless_scores(conn: duckdb.DuckDBPyConnection, item_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """item_id -> (inputs_key, timeless score as JSON) saved by the last scoring of these items."""
+    if not item_ids:
+        return {}
+    rows = conn.execute("SELECT item_id, inputs_key, timeless FROM timeless_scores WHERE item_id IN (SELECT unnest(?))",
+                        [list(item_ids)]).fetchall()
+    return {item_id: (key, timeless) for item_id, key, timeless in rows}
+
+
+def save_timeless_scores(conn: duckdb.DuckDBPyConnection, rows: Sequence[tuple[str, str, str]], kept: Sequence[str],
+                         now: datetime) -> None:
+    """Store (item_id, inputs_key, timeless JSON) rows and forget the items that are not in `kept` (no
+    longer scored)."""
+    conn.execute("DELETE FROM timeless_scores WHERE item_id NOT IN (SELECT unnest(?))", [list(kept)])
+    if not rows:
+        return
+    table = pa.table({
+        "item_id": [item_id for item_id, _, _ in rows],
+        "inputs_key": [key for _, key, _ in rows],
+        "timeless": [timeless for _, _, timeless in rows],
+        "saved_at": pa.array([now] * len(rows), pa.timestamp("us", tz="UTC")),
+    })
+    conn.register("incoming_timeless", table)
+    conn.execute("""INSERT INTO timeless_scores SELECT * FROM incoming_timeless ON CONFLICT (item_id) DO UPDATE SET
+                    inputs_key = excluded.inputs_key, timeless = excluded.timeless, saved_at = excluded.saved_at""")
+    conn.unregister("incoming_timeless")
 
 
 # --- reads for the later stages ------------------------------------------------------------------

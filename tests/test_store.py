@@ -199,6 +199,37 @@ def test_a_second_writer_waits_then_gives_up_clearly(db: Path) -> None:
         holder.communicate("\n", timeout=30)
 
 
+OTHER_WRITER = "import duckdb,sys; duckdb.connect(sys.argv[1]).close(); print('opened')"
+
+
+def other_writer_opens(db: Path) -> bool:
+    """Whether another process can open the working file read-write now."""
+    done = subprocess.run([sys.executable, "-c", OTHER_WRITER, str(store.working_path(db))], capture_output=True,
+                          text=True, timeout=60)
+    return done.stdout.strip() == "opened"
+
+
+def test_kept_open_the_stages_share_a_connection_let_go_and_published_whole(db: Path) -> None:
+    with store.keep_open(db) as let_go:
+        with store.open_store(db) as conn:
+            store.save_crawl(conn, "r0", [crawl_result([make_item("https://a.org/1", "Un")])], NOW)
+        assert not other_writer_opens(db)  # held between two stages
+        with store.open_store(db) as conn:  # a cursor of the same connection sees what the last stage wrote
+            assert conn.execute("SELECT count(*), current_setting('TimeZone') FROM items").fetchone() == (1, "UTC")
+        let_go()  # a long crawl: other processes may use the file meanwhile
+        assert other_writer_opens(db)
+        with store.open_store(db) as conn:  # opened again at its next use
+            store.save_crawl(conn, "r1", [crawl_result([make_item("https://a.org/2", "Deux")])], NOW)
+        store.publish_snapshot(db)  # lets go first: the snapshot holds the last writes
+        published = subprocess.run([sys.executable, "-c", "import duckdb,sys; print(duckdb.connect(sys.argv[1], "
+                                    "read_only=True).execute('SELECT count(*) FROM items').fetchone()[0])", str(db)],
+                                   capture_output=True, text=True, check=True)
+        assert published.stdout.strip() == "2"
+        with store.open_store(db) as conn:
+            conn.execute("SELECT 1")
+    assert other_writer_opens(db)  # released at the end of the block
+
+
 def test_digest_delivery_states(db: Path) -> None:
     with store.open_store(db) as conn:
         assert store.digest_status(conn, "2026-W48", "a@x") is None

@@ -77,6 +77,12 @@ class EventDate:
     text: str  # the words that were matched
 
     @property
+    def over_at(self) -> datetime:
+        """The instant the event is over: the end of its last day when it is all-day."""
+        last = self.end or self.start
+        return last + timedelta(days=1) if self.all_day else last
+
+    @property
     def start_day(self) -> date:
         return self.start.astimezone(PARIS).date()
 
@@ -224,11 +230,9 @@ def _matched(match: re.Match[str]) -> str:
 
 def events_between(events: list[EventDate], start: datetime, end: datetime) -> list[EventDate]:
     """The events that are still running at `start` and begin before `end`."""
-    kept = []
-    for event in events:
-        last = event.end or event.start
-        if event.all_day:
-            last = last + timedelta(days=1)
-        if last > start and event.start < end:
-            kept.append(event)
-    return kept
+    return [event for event in events if running_between(event.start, event.over_at, start, end)]
+
+
+def running_between(begins: datetime, over_at: datetime, start: datetime, end: datetime) -> bool:
+    """Whether an event from `begins` to `over_at` is still running at `start` and begins before `end`."""
+    return over_at > start and begins < end

@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from pipeline.digest.events import events_between, extract_event_dates
+from pipeline.digest.events import extract_event_dates, running_between
 from pipeline.models import Candidate, Item
 from pipeline.normalize import fold_for_matching
 
@@ -250,11 +250,36 @@ LEAD_SIGNALS = frozenset({
 
 def score_candidate(c: Candidate, now: datetime, weights: WorthinessWeights = DEFAULT_WEIGHTS) -> Worthiness:
     """The full score of a candidate at time `now`: static signals plus freshness and upcoming dates."""
+    return score_at(timeless_score(c, weights), c.item.published_at, now, weights)
+
+
+@dataclass(frozen=True)
+class TimelessScore:
+    """All of a candidate's score that does not depend on the time: the signals that fired, whether
+    the story is routine, and the (start, end) instants of the event dates its text gives. The
+    nightly run keeps it while the candidate is unchanged; `score_at` adds freshness and coming
+    events for any `now`."""
+
+    parts: tuple[tuple[str, float, str | None], ...]
+    routine: bool
+    events: tuple[tuple[datetime, datetime], ...]
+
+
+def timeless_score(c: Candidate, weights: WorthinessWeights = DEFAULT_WEIGHTS) -> TimelessScore:
     parts = list(score_parts_static(c.item, c.cluster_sources, c.confidence, weights))
     parts.extend(publication_parts(c, weights, already=any(name == "major_journal" for name, _, _ in parts)))
     routine = any(name in ROUTINE_SIGNALS for name, _, _ in parts)
-    parts.extend(_time_parts(c, now, weights, routine))
-    return _combine(parts)
+    if routine:  # the dates of a closure or an application deadline are not events
+        return TimelessScore(tuple(parts), True, ())
+    reference = c.item.published_at or c.first_seen_at
+    dates = extract_event_dates(_cue_text(c.item, weights.text_chars), reference)
+    return TimelessScore(tuple(parts), False, tuple((d.start, d.over_at) for d in dates))
+
+
+def score_at(timeless: TimelessScore, published_at: datetime | None, now: datetime,
+             weights: WorthinessWeights = DEFAULT_WEIGHTS) -> Worthiness:
+    """The score at `now`: the timeless signals, freshness and an event in the coming days."""
+    return _combine([*timeless.parts, *_time_parts(timeless, published_at, now, weights)])
 
 
 def score_item_static(
@@ -383,20 +408,17 @@ def reason_line(w: Worthiness) -> str:
     return line[0].upper() + line[1:]
 
 
-def _time_parts(c: Candidate, now: datetime, weights: WorthinessWeights, routine: bool) -> list[tuple[str, float, str | None]]:
+def _time_parts(timeless: TimelessScore, published_at: datetime | None, now: datetime,
+                weights: WorthinessWeights) -> list[tuple[str, float, str | None]]:
     parts: list[tuple[str, float, str | None]] = []
-    if c.item.published_at is not None:  # an undated page is not known to be fresh
-        age_days = max((now - c.item.published_at).total_seconds() / 86400, 0.0)
+    if published_at is not None:  # an undated page is not known to be fresh
+        age_days = max((now - published_at).total_seconds() / 86400, 0.0)
         span = max(weights.stale_days - weights.fresh_days, 1e-9)
         factor = 1.0 if age_days <= weights.fresh_days else max(0.0, 1 - (age_days - weights.fresh_days) / span)
         stale_reason = f"moins récent ({int(age_days)} jours)" if factor == 0.0 else None
         parts.append(("freshness", weights.freshness * factor, stale_reason))
-    if routine:  # the dates of a closure or an application deadline are not events
-        return parts
-    reference = c.item.published_at or c.first_seen_at
     horizon = now + timedelta(days=weights.upcoming_days)
-    dates = extract_event_dates(_cue_text(c.item, weights.text_chars), reference)
-    if events_between(dates, now, horizon):
+    if any(running_between(begins, over_at, now, horizon) for begins, over_at in timeless.events):
         parts.append(("upcoming_event", weights.upcoming_event, "date à venir"))
     return parts
 

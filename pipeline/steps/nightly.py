@@ -269,11 +269,49 @@ def score_items(db: Path, now: datetime, lookback_days: int = 60, run_id: str = 
         candidates = [replace(c, item=item) for c in stories for item in members.get(c.cluster_id, [c.item])]
         weights = _worthiness_weights(conn, now)
         no_story = _non_story_codes(conn, [c.item for c in candidates if not c.publications], now)  # a deposit is a story
-        scores, failures = each_item(candidates, lambda c: _score(c, now, weights, no_story.get(c.item.item_id)),
+        timeless = _TimelessScores(conn, [c for c in candidates if c.item.item_id not in no_story], weights)
+        scores, failures = each_item(candidates, lambda c: _score(c, now, weights, no_story.get(c.item.item_id), timeless),
                                      "score", item_of=lambda c: c.item)
         store.save_worthiness(conn, scores, now)
         store.save_item_failures(conn, run_id, failures, now)
+        timeless.save(conn, now)
     return len(scores)
+
+
+class _TimelessScores:
+    """The candidates' timeless scores (rank.timeless_score: the costly part, reading the text's
+    cues and dates), reused from the last run for a candidate whose inputs are the same (the same
+    story, item, tags and weights, and the same code), computed otherwise."""
+
+    def __init__(self, conn, candidates: Sequence, weights: rank.WorthinessWeights):
+        self.weights = weights
+        self.keys = {c.item.item_id: memo.inputs_key(c, weights) for c in candidates}
+        self.stored = store.load_timeless_scores(conn, list(self.keys))
+        self.computed: list[tuple[str, str, str]] = []
+
+    def of(self, candidate) -> rank.TimelessScore:
+        item_id = candidate.item.item_id
+        key, stored = self.stored.get(item_id, (None, ""))
+        if key == self.keys[item_id]:
+            return _timeless_from_json(stored)
+        timeless = rank.timeless_score(candidate, self.weights)
+        self.computed.append((item_id, self.keys[item_id], _timeless_to_json(timeless)))
+        return timeless
+
+    def save(self, conn, now: datetime) -> None:
+        store.save_timeless_scores(conn, self.computed, list(self.keys), now)
+
+
+def _timeless_to_json(timeless: rank.TimelessScore) -> str:
+    return json.dumps({"parts": timeless.parts, "routine": timeless.routine,
+                       "events": [(start.isoformat(), end.isoformat()) for start, end in timeless.events]})
+
+
+def _timeless_from_json(text: str) -> rank.TimelessScore:
+    data = json.loads(text)
+    return rank.TimelessScore(
+        tuple((name, points, reason) for name, points, reason in data["parts"]), data["routine"],
+        tuple((datetime.fromisoformat(start), datetime.fromisoformat(end)) for start, end in data["events"]))
 
 
 def _worthiness_weights(conn, now: datetime) -> rank.WorthinessWeights:
@@ -303,12 +341,13 @@ def _non_story_codes(conn, items: list[Item], now: datetime) -> dict[str, str]:
     return codes
 
 
-def _score(candidate, now: datetime, weights, no_story_code: str | None) -> tuple[str, float, str]:
+def _score(candidate, now: datetime, weights, no_story_code: str | None,
+           timeless: _TimelessScores) -> tuple[str, float, str]:
     """(item id, worthiness, French reasons); a page that is no story gets the no-story score."""
     if no_story_code:
         worth = rank.non_story_worthiness(no_story_code)
     else:
-        worth = rank.score_candidate(candidate, now, weights)
+        worth = rank.score_at(timeless.of(candidate), candidate.item.published_at, now, weights)
     return candidate.item.item_id, worth.score, rank.reason_line(worth)
 
 

@@ -56,14 +56,14 @@ def test_a_stored_year_9999_date_is_scored_without_failure(db) -> None:
 def test_an_item_a_step_cannot_handle_is_recorded_counted_and_skipped(db, monkeypatch: pytest.MonkeyPatch) -> None:
     db, run_id = db
     bad = make_item(2, TITLES[2], None).item_id
-    real = rank.score_candidate
+    real = rank.timeless_score
 
-    def breaks_on_one(candidate, now, *weights):  # a bug met on one item's content
+    def breaks_on_one(candidate, *weights):  # a bug met on one item's content
         if candidate.item.item_id == bad:
             raise OverflowError("date value out of range")
-        return real(candidate, now, *weights)
+        return real(candidate, *weights)
 
-    monkeypatch.setattr(rank, "score_candidate", breaks_on_one)
+    monkeypatch.setattr(rank, "timeless_score", breaks_on_one)
     assert nightly.score_items(db, NOW, run_id=run_id) == 4
     assert query(db, "SELECT item_id, source_id, stage, error_code, error_detail FROM item_failures") == [
         (bad, "labo", "score", "score_error", "OverflowError: date value out of range")]

@@ -57,6 +57,7 @@ def without_memos(db: Path, tmp_path: Path) -> Path:
     shutil.copytree(db.parent, copy)
     with store.open_store(copy / db.name) as conn:
         conn.execute("DELETE FROM step_memos")
+        conn.execute("DELETE FROM timeless_scores")
     return copy / db.name
 
 
@@ -76,9 +77,13 @@ def update_item(db: Path, now: datetime, text: str) -> str:
 def test_scores_reused_or_not_equal_a_full_rescore_later(db: Path, tmp_path: Path) -> None:
     later = datetime.now(timezone.utc) + timedelta(days=9)  # freshness and coming dates have moved
     full = without_memos(db, tmp_path)
+    timeless = "SELECT item_id, inputs_key, saved_at FROM timeless_scores ORDER BY item_id"
+    kept = rows(db, timeless)
     nightly.score_items(db, later)
     nightly.score_items(full, later)
     assert rows(db, WORTHINESS) == rows(full, WORTHINESS)
+    assert len(kept) > 10 and rows(db, timeless) == kept  # every timeless score was reused, none recomputed
+    assert rows(full, "SELECT count(*) FROM timeless_scores") == [(len(kept),)]
     assert rows(db, "SELECT count(*) FROM step_memos WHERE step IN ('non_story_pages', 'worthiness_weights')") == [(2,)]
 
 
