@@ -21,6 +21,7 @@ import logging
 import os
 import re
 import sys
+from contextlib import nullcontext
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Sequence
@@ -151,21 +152,24 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from pipeline import engine
+    from pipeline import engine, store
     from pipeline.steps.outreach import load_manual_initiatives
 
     config = load_config(args.sources)  # fail fast, before crawling
     load_manual_initiatives(args.initiatives)
-    _check_run_outputs(database_path(args.db))
+    db = database_path(args.db)
     choice = engine.choose_engine(config, args.engine)
-    print(choice.line(), flush=True)
-    outcome = engine.run_nightly_now(config, args.sources, database_path(args.db), args.initiatives, choice,
-                                     show_progress=not args.verbose)
-    _print_run_summary(database_path(args.db))
+    # without Prefect, the checks, the stages and the summary share one connection (store.keep_open)
+    with store.keep_open(db) if choice.engine == "direct" else nullcontext():
+        _check_run_outputs(db)
+        print(choice.line(), flush=True)
+        outcome = engine.run_nightly_now(config, args.sources, db, args.initiatives, choice,
+                                         show_progress=not args.verbose)
+        _print_run_summary(db)
     print(_counts_line(outcome.counts))
     if outcome.stage_seconds:
         print("seconds per stage: " + ", ".join(f"{k} {v:.2f}" for k, v in outcome.stage_seconds.items()))
-    print(f"analysts' snapshot: {database_path(args.db)} ({outcome.engine} engine)")
+    print(f"analysts' snapshot: {db} ({outcome.engine} engine)")
     return 0
 
 

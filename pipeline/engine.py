@@ -82,5 +82,5 @@ def run_nightly_now(config: Config, sources_path: Path, db: Path, initiatives_pa
         return NightlyOutcome("prefect", flows.run_nightly_now(sources_path, db, initiatives_path, show_progress))
     from pipeline.steps import direct
 
-    counts, stages = direct.run_nightly_direct(sources_path, db, initiatives_path, show_progress)
+    counts, stages = direct.run_nightly_direct(sources_path, db, initiatives_path, show_progress, config)
     return NightlyOutcome("direct", counts, stages.seconds)

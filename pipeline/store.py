@@ -118,10 +118,12 @@ def keep_open(published: Path) -> Iterator[Callable[[], None]]:
     """Within the block, every open_store(published) of this process uses one shared connection:
     opening and migrating the working file costs ~35 ms, which a short run would pay at each stage.
     Yields `let_go`, which closes it until its next use (before a long crawl, so that the officer's
-    commands can use the file meanwhile); publish_snapshot lets go too, before copying the file."""
+    commands can use the file meanwhile); publish_snapshot lets go too, before copying the file.
+    Inside an outer keep_open of the same file, the outer one's connection is used and kept."""
     path = _kept_key(published)
     if path in _kept:
-        raise RuntimeError(f"{path} is already kept open")
+        yield _kept[path].let_go
+        return
     kept = _kept[path] = _KeptConnection(Path(published))
     try:
         yield kept.let_go

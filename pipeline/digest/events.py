@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 logger = logging.getLogger(__name__)
 
 PARIS = ZoneInfo("Europe/Paris")
+UID_DOMAIN = "veille-scientifique.invalid"  # the domain of the UIDs of every event we put in a calendar
 RECENT_PAST_DAYS = 183  # "jeudi 12 juin" written in July is last June's Thursday, not next year's
 
 MONTHS: dict[str, int] = {
@@ -236,3 +237,7 @@ def events_between(events: list[EventDate], start: datetime, end: datetime) -> l
 def running_between(begins: datetime, over_at: datetime, start: datetime, end: datetime) -> bool:
     """Whether an event from `begins` to `over_at` is still running at `start` and begins before `end`."""
     return over_at > start and begins < end
+
+
+def today_in_paris(now: datetime | None = None) -> date:
+    return (now or datetime.now(timezone.utc)).astimezone(PARIS).date()

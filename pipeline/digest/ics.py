@@ -15,9 +15,9 @@ from datetime import date, datetime, timedelta, timezone
 import icalendar
 
 from pipeline.digest.entries import Digest, UpcomingEvent, format_event_when, safe_link
+from pipeline.digest.events import UID_DOMAIN
 
 PRODID = "-//veille-scientifique//digest 0.1//FR"
-UID_DOMAIN = "veille-scientifique.invalid"
 
 
 def render_ics(d: Digest) -> str:

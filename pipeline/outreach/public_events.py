@@ -24,8 +24,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Iterable, Sequence
 
-from pipeline.digest.events import PARIS, EventDate, extract_event_dates
-from pipeline.digest.ics import UID_DOMAIN
+from pipeline.digest.events import PARIS, UID_DOMAIN, EventDate, extract_event_dates
 from pipeline.digest.pages import is_story
 from pipeline.digest.rank import (
     ADMIN_CUES, COURSE_CUES, INSIDER_CUES, JOB_CUES, PUBLIC_AUDIENCE_CUES, PUBLIC_EVENT_CUES, REPEATED_CUES,

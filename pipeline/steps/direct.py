@@ -44,11 +44,12 @@ class DirectStages:
             return [f.result() for f in futures]
 
 
-def run_nightly_direct(sources_path: Path, db: Path, initiatives_path: Path,
-                       show_progress: bool = False) -> tuple[dict[str, int], nightly.TimedStages]:
-    """One nightly run in this process; its counts and the seconds each stage took. The stages share
-    one connection to the store (store.keep_open), let go during the crawl, which may take long."""
-    config = load_config(Path(sources_path))
+def run_nightly_direct(sources_path: Path, db: Path, initiatives_path: Path, show_progress: bool = False,
+                       config: Config | None = None) -> tuple[dict[str, int], nightly.TimedStages]:
+    """One nightly run in this process (`config`: sources_path's, when already loaded); its counts and
+    the seconds each stage took. The stages share one connection to the store (store.keep_open), let
+    go during the crawl, which may take long."""
+    config = config or load_config(Path(sources_path))
     map_steps.load_manual_initiatives(Path(initiatives_path))  # invalid file: fail before crawling
     with store.keep_open(Path(db)) as let_go:
         stages = nightly.TimedStages(DirectStages(show_progress, before_crawl=let_go))

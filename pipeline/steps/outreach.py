@@ -19,9 +19,9 @@ from pipeline import store
 
 from pipeline.outreach import review as initiatives_review
 
-from pipeline.outreach.site import publish as mapsite
 
 from pipeline.config import ConfigInvalid
+from pipeline.digest.events import today_in_paris
 from pipeline.outreach.catalogue import Initiative, apply_decisions, load_initiatives_file, published_initiatives
 from pipeline.models import Item
 from pipeline.steps import memo
@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 LOOKBACK_DAYS = 800  # items old enough to show last year's and the year before's editions
 MAP_INPUTS_FILE = ".inputs-sha256"  # in the map's folder: the hash of what it was last written from
 EVENT_LOOKBACK_DAYS = 120  # the stories whose coming public events go into agenda.ics
+SITE_CODE = Path(__file__).resolve().parents[1] / "outreach" / "site"  # the map's code, templates and assets
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ def refresh_initiatives(db: Path, now: datetime, run_id: str = "", model_dir: Pa
     training = training_key()
     with store.open_store(db) as conn:
         items = store.items_since(conn, now - timedelta(days=LOOKBACK_DAYS))
-        names, today = store.source_names(conn), mapsite.today_in_paris(now)
+        names, today = store.source_names(conn), today_in_paris(now)
         stored = store.load_memo(conn, "refresh_initiatives")
         if stored is not None and stored[0] == _detection_key(items, names, today, training, conn):
             log.info("outreach: nothing changed since the last detection")
@@ -122,11 +123,13 @@ def publish_outreach_map(db: Path, initiatives_file: Path, out: Path, now: datet
         stories = store.coming_event_stories(conn, now - timedelta(days=EVENT_LOOKBACK_DAYS))
     shown = published_initiatives(manual, catalogue)
     proposals = sum(1 for i in catalogue if i.visible and not i.validated)
-    today = mapsite.today_in_paris(now)
+    today = today_in_paris(now)
     events = coming_public_events(stories, shown, today)
     key, marker = map_inputs_key(shown, events, today), Path(out) / MAP_INPUTS_FILE
     unchanged = skip_unchanged and (Path(out) / "index.html").is_file() and _read(marker) == key
     if not unchanged:
+        from pipeline.outreach.site import publish as mapsite  # jinja2, icalendar: only when it is written
+
         mapsite.publish_map(shown, out, generated_at=now, public_events=events)
         marker.write_text(key, encoding="utf-8")
     summary = (f"outreach map: {len(shown)} initiative(s) {'unchanged in' if unchanged else 'published to'} "
@@ -138,7 +141,7 @@ def publish_outreach_map(db: Path, initiatives_file: Path, out: Path, now: datet
 def map_inputs_key(shown: list[Initiative], events: list[PublicEvent], today: date) -> str:
     """A hash of everything the map's pages are made of, but the time they were written."""
     digest = hashlib.sha256(f"{today.isoformat()}\n{shown!r}\n{events!r}\n".encode("utf-8"))
-    for path in sorted(p for p in Path(mapsite.__file__).parent.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+    for path in sorted(p for p in SITE_CODE.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
         digest.update(path.name.encode("utf-8") + path.read_bytes())
     return digest.hexdigest()
 

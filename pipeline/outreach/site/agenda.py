@@ -25,7 +25,8 @@ import icalendar
 
 from pipeline.digest.entries import format_event_when, safe_link
 from pipeline.digest.events import PARIS
-from pipeline.digest.ics import UID_DOMAIN, clean_value, event_days, new_calendar
+from pipeline.digest.events import UID_DOMAIN
+from pipeline.digest.ics import clean_value, event_days, new_calendar
 from pipeline.outreach.catalogue import AUDIENCE_LABELS_FR, KIND_LABELS_FR, Edition, Initiative
 from pipeline.outreach.public_events import PublicEvent
 from pipeline.outreach.site.views import page_name

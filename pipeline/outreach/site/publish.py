@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from pipeline.digest.events import today_in_paris  # noqa: F401 - the map's day, re-exported
 from pipeline.outreach.catalogue import Initiative
 from pipeline.outreach.public_events import PublicEvent
 from pipeline.outreach.site.agenda import render_agenda
@@ -146,6 +147,3 @@ def serve_map(folder: Path, port: int = 0) -> MapServer:
     logger.info("map preview on %s", preview.url)
     return preview
 
-
-def today_in_paris(now: datetime | None = None) -> date:
-    return (now or datetime.now(timezone.utc)).astimezone(PARIS).date()
