@@ -20,6 +20,7 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m compileall -q pipeline  # as pip does for an installed package (none is written under PYTHONDONTWRITEBYTECODE)
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -136,3 +136,20 @@ def test_export_writes_the_views_as_parquet(db: Path, tmp_path: Path, capsys: py
     assert folders == [f"month={NOW:%Y-%m}"]  # the month the items were first seen, in UTC
     assert (tmp_path / "parquet" / "clusters.parquet").exists()
     assert main(["export", "--db", str(tmp_path / "none.duckdb")]) == 1
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_trafilatura_is_quiet_on_a_page_without_text_unless_verbose(db: Path, verbose: bool,
+                                                                   caplog: pytest.LogCaptureFixture,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import logging
+
+    from pipeline.crawl.extract import extract_main_text
+
+    quiet = logging.getLogger("trafilatura")
+    monkeypatch.setattr(quiet, "level", quiet.level)  # the command sets it: restored after the test
+    assert main([*(["--verbose"] if verbose else []), "sources", "--db", str(db)]) == 0
+    with caplog.at_level(logging.DEBUG, logger="pipeline"):
+        extract_main_text("<html><head><title>x</title></head><body><div>a a a</div></body></html>")
+    said = [r for r in caplog.records if r.name.startswith("trafilatura") and r.levelno >= logging.WARNING]
+    assert bool(said) == verbose
