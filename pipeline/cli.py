@@ -36,8 +36,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    if not args.verbose:  # its "discarding data" on a page without text: our result already says so per item
-        logging.getLogger("trafilatura").setLevel(logging.ERROR)
+    # trafilatura's "discarding data" on a page without text is for --verbose: our result records the page
+    logging.getLogger("trafilatura").setLevel(logging.NOTSET if args.verbose else logging.ERROR)
     try:
         return args.handler(args)
     except ConfigInvalid as exc:
