@@ -2,11 +2,12 @@
 
 For each scenario (full, feeds, mixed) it runs `realsites.py run` against this checkout (a fresh
 DuckDB file each time) and prints the figures per site and overall. With --rerun (scenario full) it
-then runs `veille run` a second time on the same file, nothing changed, and prints what that run
-fetched and how long it took beside the first, with the engine each run used and its seconds per
-stage (`veille run --prefect` is timed with --prefect). Skips with a message when ../shared is absent.
+then runs `veille run` again on the same file, nothing changed, --reruns times (3), and prints what
+the median of those runs fetched and how long it took beside the first, with the engine each run used
+and its seconds per stage (`veille run --prefect` is timed with --prefect). Skips with a message when
+../shared is absent.
 
-Usage: python benchmarks/realsites.py [--scenarios full feeds mixed] [--port-offset N] [--rerun]
+Usage: python benchmarks/realsites.py [--scenarios full feeds mixed] [--port-offset N] [--rerun [--reruns 3]]
 """
 
 from __future__ import annotations
@@ -56,8 +57,9 @@ def site_rows(figures: dict) -> list[dict]:
     return rows
 
 
-def rerun(port_offset: int, work: Path, engine_flags: tuple[str, ...] = ()) -> dict:
-    """Serve the sites, run `veille run` twice on one file (scenario full); what each run cost."""
+def rerun(port_offset: int, work: Path, engine_flags: tuple[str, ...] = (), reruns: int = 3) -> dict:
+    """Serve the sites, run `veille run` on one file (scenario full), then `reruns` times again with
+    nothing changed; what the first run and the median unchanged one cost."""
     env = _env(port_offset)
     sources = work / "rerun-sources.yaml"
     subprocess.run([sys.executable, str(REALSITES), "--port-offset", str(port_offset), "sources", "--scenario", "full",
@@ -68,8 +70,10 @@ def rerun(port_offset: int, work: Path, engine_flags: tuple[str, ...] = ()) -> d
     try:
         time.sleep(3)
         db = work / "rerun.duckdb"
-        return {"first": _timed_run(sources, db, work, env, engine_flags),
-                "second": _timed_run(sources, db, work, env, engine_flags)}
+        first = _timed_run(sources, db, work, env, engine_flags)
+        unchanged = [_timed_run(sources, db, work, env, engine_flags) for _ in range(reruns)]
+        return {"first": first, "second": sorted(unchanged, key=lambda run: run["wall_s"])[len(unchanged) // 2],
+                "unchanged_walls": [run["wall_s"] for run in unchanged]}
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -130,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port-offset", type=int, default=int(os.environ.get("REALSITES_PORT_OFFSET", "100")))
     parser.add_argument("--rerun", action="store_true", help="also time a second run with nothing changed")
     parser.add_argument("--prefect", action="store_true", help="time the reruns with `veille run --prefect`")
+    parser.add_argument("--reruns", type=int, default=3, help="unchanged runs after the first; the median is compared")
     args = parser.parse_args(argv)
     if not available():
         print(f"skipped: {REALSITES} is absent (the real sites live in ../shared/real-sites)")
@@ -138,8 +143,10 @@ def main(argv: list[str] | None = None) -> int:
         for scenario in args.scenarios:
             print_scenario(scenario, run_scenario(scenario, args.port_offset, Path(tmp)))
         if args.rerun:
-            runs = rerun(args.port_offset, Path(tmp), ("--prefect",) if args.prefect else ())
-            for name, run in runs.items():
+            runs = rerun(args.port_offset, Path(tmp), ("--prefect",) if args.prefect else (), args.reruns)
+            walls = ", ".join(f"{wall:.2f}" for wall in runs["unchanged_walls"])
+            print(f"unchanged runs: {walls} s wall; the median one is the second run below")
+            for name, run in ((name, runs[name]) for name in ("first", "second")):
                 print(f"{name} run: {run['wall_s']:.1f} s wall, crawl {run['crawl_s']:.1f} s, "
                       f"{run['listing_pages']} listing/feed/sitemap page(s), {run['item_pages']} item page(s)")
                 print(f"  {run['engine']}" + (f"\n  {run['stages']}" if run["stages"] else ""))
