@@ -6,6 +6,7 @@ seen twice (http and https, with tracking parameters, with or without index.html
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
@@ -23,7 +24,6 @@ SESSION_PARAMS = frozenset({"phpsessid", "jsessionid", "sessionid", "sessid", "c
 _PATH_SESSION = re.compile(r";(jsessionid|phpsessid|sessionid)=[^/?#]*", re.IGNORECASE)
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"
 INDEX_PAGES = re.compile(r"/(index|default)\.(html?|php|aspx?)$", re.IGNORECASE)
-_SPACES = re.compile(r"\s+")
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -122,15 +122,29 @@ def clean_text(text: str) -> str:
     # each distinct character looked at once (a text has few), then replaced in one pass
     others = {ord(ch): " " for ch in set(text) if ch not in "\n\t" and unicodedata.category(ch)[0] == "C"}
     text = text.translate(others) if others else text
-    lines = (_SPACES.sub(" ", line).strip() for line in text.splitlines())
+    # str.split() splits on the white space \s matches: each line's blanks folded and trimmed at C speed
+    lines = (" ".join(line.split()) for line in text.splitlines())
     return "\n".join(line for line in lines if line)
 
 
 def fold_for_matching(text: str) -> str:
     """Lower-case words without accents or punctuation, for comparisons and hashes."""
     decomposed = unicodedata.normalize("NFKD", (text or "").lower())
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return " ".join(_WORD.findall(stripped))
+    return " ".join(_WORD.findall(_without_marks(decomposed)))
+
+
+def _without_marks(text: str) -> str:
+    """`text` without its combining characters; each distinct character looked at once, the marks
+    found removed by one regex (a text has few distinct characters and fewer marks)."""
+    if text.isascii():
+        return text
+    marks = "".join(sorted(ch for ch in set(text) if unicodedata.combining(ch)))
+    return _marks_pattern(marks).sub("", text) if marks else text
+
+
+@functools.lru_cache(maxsize=256)
+def _marks_pattern(marks: str) -> re.Pattern[str]:
+    return re.compile(f"[{re.escape(marks)}]")
 
 
 def content_hash(title: str, text: str) -> str:

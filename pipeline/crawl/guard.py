@@ -5,6 +5,8 @@ the httpx transport the Fetcher uses: its sockets are opened only on an address 
 (the very address it checked, so DNS rebinding between check and connect does not work), and every
 socket read or write is cut to what remains of the request's total deadline, so a server dripping
 one byte per second (headers included) cannot hold a request past `total_timeout_s`.
+Each crawl thread has its own small connection pool: connections are reused within the origin
+it is crawling, and let go once it has moved on to other origins.
 """
 
 from __future__ import annotations
@@ -132,14 +134,55 @@ class _GuardedBackend(httpcore.SyncBackend):
         return _DeadlineStream(stream)
 
 
+# A crawl thread crawls one source at a time: the connections worth keeping alive are those to the
+# origin it is crawling and perhaps one more (where its redirects or item links lead).
+KEEPALIVE_PER_THREAD = 2
+
+
+class _PoolPerThread:
+    """httpcore's pool interface over one small ConnectionPool per thread. A request looks over its
+    thread's few connections only: one pool shared by every thread keeps the idle connections of
+    origins whose crawl is over, and looks over each of them (a poll syscall each, under the pool's
+    lock) on every request and every response closed."""
+
+    def __init__(self, make_pool: Callable[[], httpcore.ConnectionPool]):
+        self._make_pool = make_pool
+        self._local = threading.local()
+        self._pools: list[httpcore.ConnectionPool] = []
+        self._lock = threading.Lock()
+
+    def handle_request(self, request: httpcore.Request) -> httpcore.Response:
+        return self._own_pool().handle_request(request)
+
+    def _own_pool(self) -> httpcore.ConnectionPool:
+        pool = getattr(self._local, "pool", None)
+        if pool is None:
+            pool = self._local.pool = self._make_pool()
+            with self._lock:
+                self._pools.append(pool)
+        return pool
+
+    def close(self) -> None:
+        with self._lock:
+            pools, self._pools = self._pools, []
+        for pool in pools:
+            pool.close()
+
+    def __enter__(self) -> _PoolPerThread:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 class GuardedTransport(httpx.HTTPTransport):
     def __init__(self, settings: CrawlSettings):
         super().__init__(trust_env=False)  # no proxy from the environment: it would bypass the policy
-        # httpx does not expose httpcore's network_backend: rebuild its pool with ours.
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
-            max_connections=200,
-            max_keepalive_connections=50,
+        ssl_context = httpx.create_ssl_context(trust_env=False)
+        # httpx does not expose httpcore's network_backend: replace its pool with ours, one per thread.
+        self._pool = _PoolPerThread(lambda: httpcore.ConnectionPool(
+            ssl_context=ssl_context,
+            max_keepalive_connections=KEEPALIVE_PER_THREAD,
             keepalive_expiry=5.0,
             network_backend=_GuardedBackend(settings),
-        )
+        ))

@@ -36,8 +36,11 @@ class Template:
     texts: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def has(self, text: str, role: str = "line") -> bool:
+        known = self.texts.get(role)
+        if not known:  # nothing to compare with: no need to fold the text
+            return False
         folded = fold_for_matching(text)
-        return bool(folded) and folded in self.texts.get(role, frozenset())
+        return bool(folded) and folded in known
 
     def strip(self, text: str) -> str:
         """`text` without its lines that belong to the template."""

@@ -112,3 +112,18 @@ def test_a_comment_date_is_not_the_page_date():
             "itemprop='datePublished'>10/06/2024</time></p></section></body></html>")
     item = extract_item(page(html.encode(), BASE + "/a/"), SOURCE)
     assert item.published_at.date().isoformat() == "2024-03-03"
+
+
+def test_trafilatura_options_built_once_extract_as_its_keyword_arguments() -> None:
+    import trafilatura
+
+    from pipeline.crawl.extract import _extractor_options
+
+    precision, recall = _extractor_options()
+    pages = sorted(SITES.rglob("*.html"))
+    assert len(pages) >= 10
+    for path in pages:
+        html = decode_text(path.read_bytes(), "text/html")
+        for options, focus in ((precision, {"favor_precision": True}), (recall, {"favor_recall": True})):
+            expected = trafilatura.extract(html, include_comments=False, include_tables=True, fast=True, **focus)
+            assert trafilatura.extract(html, options=options) == expected, path
