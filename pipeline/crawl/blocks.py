@@ -13,11 +13,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import urljoin
 
 import lxml.html
 
-from pipeline.normalize import clean_text
+from pipeline.normalize import clean_text, join_url
 
 MIN_REPEAT = 5
 MAX_WORDS_COUNTED = 6
@@ -63,7 +62,7 @@ def link_groups(tree: lxml.html.HtmlElement, base_url: str, accept: Callable[[st
     """The groups of `min_repeat` or more accepted links that share a DOM path, best first."""
     by_path: dict[str, dict[str, lxml.html.HtmlElement]] = {}
     for anchor in tree.xpath("//body//a[@href]"):
-        url = urljoin(base_url, anchor.get("href", "").strip()).split("#", 1)[0]
+        url = join_url(base_url, anchor.get("href", ""))  # None for an href that cannot be a link ("http://[::1")
         if not url or not accept(url) or _in_boilerplate(anchor):
             continue
         by_path.setdefault(_dom_path(anchor), {}).setdefault(url, anchor)

@@ -36,3 +36,9 @@ def test_fewer_repeats_than_asked_is_no_list():
 
 def test_title_links_outscore_read_more_links():
     assert groups_of(cards(7))[0].path.endswith("h3/a")
+
+
+def test_an_href_that_cannot_be_a_url_is_no_link_and_breaks_nothing():
+    broken = "".join(f"<li><a href='http://[::1'>Lien cassé {i}</a></li>" for i in range(3))
+    groups = groups_of("<ul>" + broken + "".join(f"<li><a href='/n{i}'>Nouvelle {i}</a></li>" for i in range(5)) + "</ul>")
+    assert [link.url for link in groups[0].links] == [f"{BASE}n{i}" for i in range(5)]
