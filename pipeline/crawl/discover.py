@@ -21,7 +21,7 @@ from bs4 import BeautifulSoup, Tag
 from pipeline.crawl.fetch import Fetcher
 from pipeline.crawl.hal import hal_target
 from pipeline.models import FetchResult, Source
-from pipeline.normalize import canonical_url, clean_text
+from pipeline.normalize import canonical_url, clean_text, join_url
 from pipeline.crawl.listing import FILE_EXTENSION, SKIP_PATH
 from pipeline.crawl.parse import Failure, find_item_links, parse_feed, parse_sitemap
 
@@ -67,7 +67,8 @@ def discover_sources(url: str, fetcher: Fetcher) -> list[dict]:
 def _hal_entry(soup: BeautifulSoup, base: str, site_name: str) -> dict | None:
     """A hal source for the first link of the page to a HAL collection or structure."""
     for anchor in soup.find_all("a", href=True):
-        target = hal_target(urljoin(base, anchor["href"]))
+        url = join_url(base, anchor["href"])  # None for an href that cannot be a link
+        target = hal_target(url) if url else None
         if target:
             kind, value = target
             slug = _entry(site_name, "hal", base)["id"]
@@ -97,9 +98,9 @@ def _first_working(fetcher: Fetcher, trusted: frozenset[str], urls: list[str], w
 
 def _feed_candidates(soup: BeautifulSoup, base: str) -> list[str]:
     announced = [
-        urljoin(base, link["href"]) for link in soup.find_all("link", href=True)
+        url for link in soup.find_all("link", href=True)
         if "alternate" in (link.get("rel") or []) and FEED_TYPES.search(str(link.get("type") or ""))
-        and "comments" not in link["href"]
+        and "comments" not in link["href"] and (url := join_url(base, link["href"]))
     ]
     return announced + [urljoin(base, path) for path in FEED_PATHS]
 
@@ -114,7 +115,9 @@ def _listing_candidates(soup: BeautifulSoup, base: str) -> list[str]:
     the usual listing paths."""
     linked, menu = [], []
     for anchor in soup.find_all("a", href=True):
-        href = urljoin(base, anchor["href"]).split("#", 1)[0]
+        href = join_url(base, anchor["href"])
+        if not href:
+            continue
         parts = urlsplit(href)
         if parts.netloc != urlsplit(base).netloc or SKIP_PATH.search(parts.path) or FILE_EXTENSION.search(parts.path):
             continue

@@ -171,6 +171,21 @@ def test_discover_proposes_the_hal_collection_a_lab_links_to(tmp_path) -> None:
     assert load_config(tmp_path / "sources.yaml").sources[0].url == "https://api.archives-ouvertes.fr/search/"
 
 
+def test_discover_reads_past_hrefs_that_cannot_be_urls(tmp_path) -> None:
+    from pipeline.crawl.discover import discover_sources
+    from pipeline.demo.server import serve_sites
+
+    site = tmp_path / "sites" / "labo"
+    site.mkdir(parents=True)
+    site.joinpath("index.html").write_text(
+        "<html><head><title>Accueil | Labo</title><link rel='alternate' type='application/rss+xml' href='http://[::1'>"
+        "</head><body><nav><a href='http://[::1'>Actualités</a></nav>"
+        "<a href='https://hal.science/LPEM'>Nos publications sur HAL</a></body></html>", encoding="utf-8")
+    with serve_sites(tmp_path / "sites") as sites, Fetcher(SETTINGS) as fetcher:
+        found = discover_sources(sites.base_urls["labo"] + "/", fetcher)
+    assert [e["kind"] for e in found] == ["hal"]  # the broken links are skipped, the good one still found
+
+
 @pytest.mark.parametrize("body", [b'{"response": {"numFound": "many", "docs": [{"halId_s": 7}, "x"]}}',
                                   b'[1, 2]', b'{"error": {"msg": "boom"}}', b'\xff\xfe'])
 def test_odd_answers_never_raise(body: bytes) -> None:
