@@ -71,6 +71,7 @@ from pipeline.cli import main
 code = main(sys.argv[1:])
 print("prefect imported:", any(name == "prefect" or name.startswith("prefect.") for name in sys.modules))
 print("sklearn imported:", "sklearn" in sys.modules)
+print("readers and writers imported:", sorted(m for m in ("trafilatura", "bs4", "jinja2", "icalendar") if m in sys.modules))
 raise SystemExit(code)
 """
 
@@ -83,7 +84,8 @@ def test_a_server_set_in_this_process_means_the_flow(fresh_process, tmp_path: Pa
 
 
 def test_veille_run_without_a_server_never_imports_prefect(demo_sites, tmp_path: Path) -> None:
-    """...and a second run with nothing new does not even import scikit-learn (a second of start-up)."""
+    """...and a second run with nothing new does not even import scikit-learn (a second of start-up), nor
+    what reads pages (trafilatura, bs4) or writes the map (jinja2, icalendar)."""
     sources = write_sources(demo_sites, tmp_path / "sources.yaml")
     outputs = []
     for _ in range(2):
@@ -96,5 +98,7 @@ def test_veille_run_without_a_server_never_imports_prefect(demo_sites, tmp_path:
     first, second = outputs
     assert first[0].startswith("veille run: direct engine")
     assert any("items:" in line for line in first) and any("seconds per stage: " in line for line in first)
-    assert first[-2:] == ["prefect imported: False", "sklearn imported: True"]  # the first run trains
-    assert second[-2:] == ["prefect imported: False", "sklearn imported: False"]
+    assert first[-3:-1] == ["prefect imported: False", "sklearn imported: True"]  # the first run trains
+    assert first[-1] == "readers and writers imported: ['bs4', 'icalendar', 'jinja2', 'trafilatura']"
+    assert second[-3:-1] == ["prefect imported: False", "sklearn imported: False"]
+    assert second[-1] == "readers and writers imported: []"  # nothing to read: every page is known or unchanged

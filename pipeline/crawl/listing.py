@@ -16,16 +16,19 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
 import lxml.etree
 import lxml.html
-from bs4 import BeautifulSoup, Tag
 
 from pipeline.crawl.blocks import link_groups
 from pipeline.dates import find_date_in_text, parse_date_value
 from pipeline.models import FetchResult, Source
 from pipeline.normalize import canonical_url, clean_text, join_url
+
+if TYPE_CHECKING:  # bs4 is imported when a listing is first read (60 ms): a night whose listings all answer 304 reads none
+    from bs4 import BeautifulSoup, Tag
 
 SKIP_PATH = re.compile(
     r"/(a-propos|about|qui-sommes-nous|presentation|equipe|equipes|team|membres?|members|people|personnel|"
@@ -74,6 +77,8 @@ def url_selected(url: str, source: Source) -> bool:
 
 def find_item_links(result: FetchResult, source: Source) -> ListingPage:
     """Item links (deduplicated, in page order) and the next listing page of `result`."""
+    from bs4 import BeautifulSoup
+
     soup = BeautifulSoup(result.text or result.body.decode("utf-8", "replace"), "lxml")
     base = _base_url(soup, result.final_url)
     if source.item_selector:
@@ -84,16 +89,22 @@ def find_item_links(result: FetchResult, source: Source) -> ListingPage:
     return ListingPage(links=tuple(links), next_url=_next_url(soup, base, source))
 
 
+def _is_tag(node: object) -> bool:
+    from bs4 import Tag  # already imported by find_item_links
+
+    return isinstance(node, Tag)
+
+
 def _base_url(soup: BeautifulSoup, url: str) -> str:
     base = soup.find("base", href=True)
-    return (join_url(url, base["href"]) or url) if isinstance(base, Tag) else url
+    return (join_url(url, base["href"]) or url) if _is_tag(base) else url
 
 
 def _selected_links(soup: BeautifulSoup, selector: str, base: str, source: Source) -> list[ItemLink]:
     found: dict[str, ItemLink] = {}
     for element in soup.select(selector):
         anchor = element if element.name == "a" else element.find("a", href=True)
-        if not isinstance(anchor, Tag) or not anchor.get("href"):
+        if not _is_tag(anchor) or not anchor.get("href"):
             continue
         url = join_url(base, anchor["href"])
         if url and url_selected(url, source) and url not in found:
@@ -221,7 +232,7 @@ def _title_of(anchor: Tag, block: Tag | None) -> str:
         return text
     if block is not None:
         heading = block.find(["h1", "h2", "h3", "h4", "h5"])
-        if isinstance(heading, Tag):
+        if _is_tag(heading):
             return clean_text(heading.get_text(" ")).replace("\n", " ")
     return clean_text(str(anchor.get("title") or text))
 
@@ -230,7 +241,7 @@ def _date_near(block: Tag | None) -> datetime | None:
     if block is None:
         return None
     time_tag = block.find("time")
-    if isinstance(time_tag, Tag):
+    if _is_tag(time_tag):
         found = parse_date_value(str(time_tag.get("datetime") or "")) or find_date_in_text(time_tag.get_text(" "))
         if found:
             return found
@@ -247,7 +258,7 @@ def _next_url(soup: BeautifulSoup, base: str, source: Source) -> str | None:
         anchors += _numbered_next(soup, base)
     here = canonical_url(base)
     for anchor in anchors:
-        if isinstance(anchor, Tag) and anchor.get("href"):
+        if _is_tag(anchor) and anchor.get("href"):
             url = join_url(base, anchor["href"])
             if url and canonical_url(url) != here and _site(urlsplit(url).netloc) == _site(urlsplit(base).netloc):
                 return url
