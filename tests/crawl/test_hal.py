@@ -149,19 +149,24 @@ def test_a_link_to_a_hal_collection_or_structure_is_recognised(url: str, target)
     assert hal_target(url) == target
 
 
-def test_discover_proposes_the_hal_collection_a_lab_links_to(tmp_path) -> None:
-    from pipeline.config import load_config
+def discover_home(tmp_path, home_html: str) -> list[dict]:
+    """What `veille discover` proposes for a site on 127.0.0.1 whose home page is `home_html`."""
     from pipeline.crawl.discover import discover_sources
     from pipeline.demo.server import serve_sites
 
     site = tmp_path / "sites" / "labo"
     site.mkdir(parents=True)
-    site.joinpath("index.html").write_text(
-        "<html><head><title>Accueil | Laboratoire de physique</title></head><body>"
-        "<a href='https://hal.science/hal-04000001'>Un article</a>"
-        "<a href='https://hal.science/LPEM'>Nos publications sur HAL</a></body></html>", encoding="utf-8")
+    site.joinpath("index.html").write_text(home_html, encoding="utf-8")
     with serve_sites(tmp_path / "sites") as sites, Fetcher(SETTINGS) as fetcher:
-        found = discover_sources(sites.base_urls["labo"] + "/", fetcher)
+        return discover_sources(sites.base_urls["labo"] + "/", fetcher)
+
+
+def test_discover_proposes_the_hal_collection_a_lab_links_to(tmp_path) -> None:
+    from pipeline.config import load_config
+
+    found = discover_home(tmp_path, "<html><head><title>Accueil | Laboratoire de physique</title></head><body>"
+                                    "<a href='https://hal.science/hal-04000001'>Un article</a>"
+                                    "<a href='https://hal.science/LPEM'>Nos publications sur HAL</a></body></html>")
     hal = [e for e in found if e["kind"] == "hal"]
     assert hal == [{"id": "127-0-0-1-hal", "name": "Laboratoire de physique - publications (HAL)", "kind": "hal",
                     "collection": "LPEM", "category": "research"}]
@@ -172,17 +177,10 @@ def test_discover_proposes_the_hal_collection_a_lab_links_to(tmp_path) -> None:
 
 
 def test_discover_reads_past_hrefs_that_cannot_be_urls(tmp_path) -> None:
-    from pipeline.crawl.discover import discover_sources
-    from pipeline.demo.server import serve_sites
-
-    site = tmp_path / "sites" / "labo"
-    site.mkdir(parents=True)
-    site.joinpath("index.html").write_text(
-        "<html><head><title>Accueil | Labo</title><link rel='alternate' type='application/rss+xml' href='http://[::1'>"
-        "</head><body><nav><a href='http://[::1'>Actualités</a></nav>"
-        "<a href='https://hal.science/LPEM'>Nos publications sur HAL</a></body></html>", encoding="utf-8")
-    with serve_sites(tmp_path / "sites") as sites, Fetcher(SETTINGS) as fetcher:
-        found = discover_sources(sites.base_urls["labo"] + "/", fetcher)
+    found = discover_home(tmp_path, "<html><head><title>Accueil | Labo</title>"
+                                    "<link rel='alternate' type='application/rss+xml' href='http://[::1'></head><body>"
+                                    "<nav><a href='http://[::1'>Actualités</a></nav>"
+                                    "<a href='https://hal.science/LPEM'>Nos publications sur HAL</a></body></html>")
     assert [e["kind"] for e in found] == ["hal"]  # the broken links are skipped, the good one still found
 
 
