@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 import textwrap
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -280,17 +281,25 @@ def test_initiatives_round_trip(db: Path) -> None:
     assert shown == [("pint-2026", 2026)]
 
 
-def test_stored_impossible_dates_become_no_dates_on_migration(tmp_path: Path) -> None:
+@contextmanager
+def database_of_version(db: Path, version: int):
+    """The working file of `db` at schema version `version` (its first migrations only), open for the
+    test to fill before the store migrates it further."""
     import duckdb
 
     from pipeline.schema import MIGRATIONS
 
-    db = tmp_path / "old.duckdb"
-    with duckdb.connect(str(store.working_path(db))) as old:  # a database of schema version 2
+    with duckdb.connect(str(store.working_path(db))) as old:
         old.execute("CREATE TABLE schema_version (version INTEGER, applied_at TIMESTAMPTZ)")
-        for version, script in enumerate(MIGRATIONS[:2], start=1):
+        for number, script in enumerate(MIGRATIONS[:version], start=1):
             old.execute(script)
-            old.execute("INSERT INTO schema_version VALUES (?, now())", [version])
+            old.execute("INSERT INTO schema_version VALUES (?, now())", [number])
+        yield old
+
+
+def test_stored_impossible_dates_become_no_dates_on_migration(tmp_path: Path) -> None:
+    db = tmp_path / "old.duckdb"
+    with database_of_version(db, 2) as old:
         old.execute("""INSERT INTO items (item_id, source_id, url, title, published_at, first_seen_at, updated_at)
                        VALUES ('far', 's', 'u1', 't', TIMESTAMPTZ '9999-12-31 23:59:59+00', now(), now()),
                               ('ok', 's', 'u2', 't', TIMESTAMPTZ '2025-02-03 10:00:00+00', now(), now()),
@@ -354,16 +363,8 @@ def test_a_source_template_is_kept_until_a_crawl_learns_a_new_one(db: Path) -> N
 
 
 def test_tags_and_rhythm_of_an_older_database_are_carried_into_their_tables(tmp_path: Path) -> None:
-    import duckdb
-
-    from pipeline.schema import MIGRATIONS
-
     db = tmp_path / "old.duckdb"
-    with duckdb.connect(str(store.working_path(db))) as old:  # a database of schema version 9
-        old.execute("CREATE TABLE schema_version (version INTEGER, applied_at TIMESTAMPTZ)")
-        for version, script in enumerate(MIGRATIONS[:9], start=1):
-            old.execute(script)
-            old.execute("INSERT INTO schema_version VALUES (?, now())", [version])
+    with database_of_version(db, 9) as old:
         old.execute("""INSERT INTO items (item_id, source_id, url, title, published_at, first_seen_at, updated_at)
                        VALUES ('a', 's', 'u1', 't', TIMESTAMPTZ '2025-01-01 00:00:00+00', now(), now()),
                               ('b', 's', 'u2', 't', TIMESTAMPTZ '2025-01-11 00:00:00+00', now(), now())""")
