@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import feedparser.mixin
+import feedparser.urls
 import pytest
 
 from pipeline.crawl.fetch import decode_text
@@ -177,3 +179,39 @@ def test_scripts_styles_and_embeds_in_an_entry_are_no_text():
     assert item.title == "Une nouvelle caméra"
     assert item.summary == "La caméra est installée.\nPremières images en mars."
     assert item.url == BASE + "/actu/camera" and item.image_url == BASE + "/img/camera.jpg"
+
+
+NESTED_BASES = f"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom" xml:base="{BASE}/labo/">
+  <title>Bases</title>
+  <entry xml:base="actualites/"><title>Relative base</title><id>billets/1</id>
+    <link href="billets/1/"/><updated>2025-02-01T10:00:00Z</updated><summary>Un</summary></entry>
+  <entry xml:base="http://127.0.0.1:9000/ailleurs/"><title>Absolute base</title><id>../2</id>
+    <link href="../2/"/><updated>2025-02-02T10:00:00Z</updated><summary>Deux</summary></entry>
+  <entry><title>No base</title><id>tag:labo,2025:3</id><link href="/trois/"/>
+    <updated>2025-02-03T10:00:00Z</updated><summary>Trois</summary></entry>
+</feed>""".encode()
+PERMALINKS = f"""<rss version="2.0"><channel><title>Guids</title>
+  <item><title>Permalink</title><guid>/billets/4/</guid></item>
+  <item><title>Not a permalink</title><guid isPermaLink="false">billet-5</guid><link>cinq/</link></item>
+  <item><title>Unsafe</title><guid>javascript:alert(1)</guid><link>{BASE}/six/</link></item>
+</channel></rss>""".encode()
+
+
+def test_feedparser_base_joins_are_cached_without_changing_any_item(monkeypatch):
+    documents = [fetched(NESTED_BASES, url=BASE + "/labo/atom.xml"), fetched(PERMALINKS, url=BASE + "/blog/rss"),
+                 fetched(site_file("wp-labo", "feed/index.html"), ctype="text/html; charset=utf-8"),
+                 fetched(site_file("ecole-atom", "ecole/atom.xml"), url=BASE + "/ecole/atom.xml")]
+    documents += [fetched(path.read_bytes(), ctype="application/xml") for path in sorted(REAL_FEEDS.glob("*.*ss"))]
+    cached = feedparser.mixin.make_safe_absolute_uri
+    hits = cached.cache_info().hits
+    with_cache = [parse_feed(document, SOURCE) for document in documents]
+    assert cached.cache_info().hits > hits
+    monkeypatch.setattr(feedparser.mixin, "make_safe_absolute_uri", feedparser.urls.make_safe_absolute_uri)
+    assert [parse_feed(document, SOURCE) for document in documents] == with_cache
+    nested = with_cache[0].items
+    assert [(i.url, i.guid) for i in nested] == [
+        (BASE + "/labo/actualites/billets/1/", BASE + "/labo/actualites/billets/1"),
+        ("http://127.0.0.1:9000/2/", "http://127.0.0.1:9000/2"), (BASE + "/trois/", "tag:labo,2025:3")]
+    assert [(i.url, i.guid) for i in with_cache[1].items] == [
+        (BASE + "/billets/4/", BASE + "/billets/4/"), (BASE + "/blog/cinq/", "billet-5"), (BASE + "/six/", "javascript:alert(1)")]
