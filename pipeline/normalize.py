@@ -147,9 +147,11 @@ def _marks_pattern(marks: str) -> re.Pattern[str]:
     return re.compile(f"[{re.escape(marks)}]")
 
 
-def content_hash(title: str, text: str) -> str:
-    """Hash of the normalised title and text: equal for the same content, whatever the markup."""
-    folded = fold_for_matching(title) + "\n" + fold_for_matching(text)
+def content_hash(title: str, text: str, folded_text: str | None = None) -> str:
+    """Hash of the normalised title and text: equal for the same content, whatever the markup.
+    `folded_text`: fold_for_matching(text), when the caller has it already."""
+    folded_text = fold_for_matching(text) if folded_text is None else folded_text
+    folded = fold_for_matching(title) + "\n" + folded_text
     return hashlib.sha1(folded.encode("utf-8")).hexdigest()[:16]
 
 

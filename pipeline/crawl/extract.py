@@ -259,9 +259,15 @@ def find_language(tree: lxml.html.HtmlElement, text: str) -> str | None:
     return guess_language(text)
 
 
-def guess_language(text: str) -> str | None:
-    """'fr' or 'en' from a count of function words; None when the text is too short to tell."""
-    words = fold_for_matching(text[:3000]).split()
+LANGUAGE_SAMPLE_CHARS = 3000  # the function words of a text's beginning tell its language
+
+
+def guess_language(text: str, folded_text: str | None = None) -> str | None:
+    """'fr' or 'en' from a count of function words; None when the text is too short to tell.
+    `folded_text`: fold_for_matching(text), when the caller has it already."""
+    if folded_text is None or len(text) > LANGUAGE_SAMPLE_CHARS:
+        folded_text = fold_for_matching(text[:LANGUAGE_SAMPLE_CHARS])
+    words = folded_text.split()
     french = sum(w in FRENCH_WORDS for w in words)
     english = sum(w in ENGLISH_WORDS for w in words)
     if max(french, english) < 3:

@@ -39,7 +39,7 @@ from pipeline.crawl.intake import admit_item, checked_body
 from pipeline.models import (
     CrawlProgress, CrawlResult, FetchResult, Item, Source, SourceOutcome, SourceState, Validator,
 )
-from pipeline.normalize import canonical_url, clean_text, clean_url, content_hash, item_id
+from pipeline.normalize import canonical_url, clean_text, clean_url, content_hash, fold_for_matching, item_id
 from pipeline.crawl.parse import FeedItem, Failure, find_item_links, parse_feed, parse_sitemap
 from pipeline.crawl.settle import ItemPage, settle_items
 from pipeline.crawl.template import Template
@@ -235,10 +235,11 @@ def item_from_feed(feed_item: FeedItem, source: Source) -> Item:
     url = clean_url(feed_item.url)
     text = feed_item.content or feed_item.summary
     title = feed_item.title or clean_text(text)[:120]
+    folded = fold_for_matching(text)  # once, for both the language and the hash
     return Item(
         item_id=item_id(url), source_id=source.id, url=url, title=title, published_at=feed_item.published_at,
-        text=text, summary=feed_item.summary[:1000], lang=guess_language(text), image_url=feed_item.image_url,
-        guid=feed_item.guid, content_hash=content_hash(title, text),
+        text=text, summary=feed_item.summary[:1000], lang=guess_language(text, folded),
+        image_url=feed_item.image_url, guid=feed_item.guid, content_hash=content_hash(title, text, folded),
         date_source="feed" if feed_item.published_at else None,
     )
 

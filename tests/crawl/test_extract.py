@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 
 from pipeline.dates import find_date_in_text, parse_date_value
-from pipeline.crawl.extract import extract_item
+from pipeline.crawl.extract import LANGUAGE_SAMPLE_CHARS, extract_item, guess_language
 from pipeline.crawl.fetch import decode_text
 from pipeline.models import FetchResult, Item, Source
-from pipeline.normalize import content_hash, item_id
-from pipeline.crawl.parse import Failure
+from pipeline.normalize import content_hash, fold_for_matching, item_id
+from pipeline.crawl.parse import Failure, FeedItem
+from pipeline.crawl.source import item_from_feed
 
 SITES = Path(__file__).resolve().parent / "fixtures" / "sites"
 BASE = "http://127.0.0.1:8000"
@@ -127,3 +128,20 @@ def test_trafilatura_options_built_once_extract_as_its_keyword_arguments() -> No
         for options, focus in ((precision, {"favor_precision": True}), (recall, {"favor_recall": True})):
             expected = trafilatura.extract(html, include_comments=False, include_tables=True, fast=True, **focus)
             assert trafilatura.extract(html, options=options) == expected, path
+
+
+ENGLISH = "The team of the laboratory has shown for the first time that ice grows in the clouds of the chamber. "
+
+
+@pytest.mark.parametrize("text, language", [
+    (PARAGRAPH, "fr"), (ENGLISH * 3, "en"), ("Trop court.", None),
+    (ENGLISH * 31 + PARAGRAPH * 40, "en"),  # longer than the sample: its English beginning tells, not the rest
+])
+def test_a_feed_item_folds_its_text_once_for_its_language_and_hash(text, language):
+    assert len(text) < LANGUAGE_SAMPLE_CHARS or len(ENGLISH * 31) > LANGUAGE_SAMPLE_CHARS
+    folded = fold_for_matching(text)
+    assert guess_language(text) == guess_language(text, folded) == language
+    item = item_from_feed(FeedItem(url=BASE + "/a/", title="Un titre", published_at=None, summary=text[:200],
+                                   content=text, guid=None, image_url=None), SOURCE)
+    assert (item.lang, item.content_hash) == (language, content_hash("Un titre", text))
+    assert content_hash("Un titre", text, folded) == content_hash("Un titre", text)
