@@ -4,7 +4,8 @@ Each source is its own origin (one loopback port each; all ports served by one u
 child process, so that the sites' CPU is not counted). Every --listing-every-th source is an html news
 listing linking to --listing-items item pages; the others are RSS feeds of --items items of which
 --summary-items carry only a summary (so their page is fetched: full_text auto). Every answer is
-delayed by --latency seconds; feeds and listings support ETag/304. Politeness delay 0.
+delayed by --latency seconds; feeds and listings support ETag/304. Politeness delay 0. With --cookies,
+every site sets a session cookie of its own name (as Drupal's SESS<hash>) on a request without it.
 
 The same crawl runs on each runner of --runners:
   plain    crawl_source on a ThreadPoolExecutor of --workers threads sharing one Fetcher (no Prefect)
@@ -62,6 +63,7 @@ class Shape:
     listing_every: int
     listing_items: int
     latency: float
+    cookies: bool = False
 
     def is_listing(self, index: int) -> bool:
         return self.listing_every > 0 and index % self.listing_every == self.listing_every - 1
@@ -105,6 +107,7 @@ def sites_app(ports: dict[int, int], shape: Shape):
         base = f"http://127.0.0.1:{scope['server'][1]}"
         path = scope["path"]
         headers = dict(scope["headers"])
+        cookie = session_cookie(index, headers) if shape.cookies else None
         if path in ("/feed.xml", "/news/"):
             kind = "listing" if path == "/news/" else "feed"
             body = memo.get((index, kind))
@@ -113,20 +116,31 @@ def sites_app(ports: dict[int, int], shape: Shape):
                 memo[(index, kind)] = body
             etag = f'"{kind}-{index}"'
             if headers.get(b"if-none-match", b"").decode() == etag:
-                return await respond(send, 304, b"", etag=etag)
+                return await respond(send, 304, b"", etag=etag, cookie=cookie)
             ctype = "text/html; charset=utf-8" if kind == "listing" else "application/rss+xml; charset=utf-8"
-            return await respond(send, 200, body, ctype, etag)
+            return await respond(send, 200, body, ctype, etag, cookie)
         if path.startswith("/item/"):
-            return await respond(send, 200, item_html(index, int(path.split("/")[2])))
-        return await respond(send, 404, b"")
+            return await respond(send, 200, item_html(index, int(path.split("/")[2])), cookie=cookie)
+        return await respond(send, 404, b"", cookie=cookie)
 
     return app
 
 
-async def respond(send, status: int, body: bytes, ctype: str = "text/html; charset=utf-8", etag: str | None = None):
+def session_cookie(index: int, headers: dict[bytes, bytes]) -> str | None:
+    """The Set-Cookie of source `index`'s session, unless the request carries it already."""
+    name = f"SESS{index:05d}"
+    if name.encode() in headers.get(b"cookie", b""):
+        return None
+    return f"{name}={os.urandom(16).hex()}; Path=/; HttpOnly"
+
+
+async def respond(send, status: int, body: bytes, ctype: str = "text/html; charset=utf-8", etag: str | None = None,
+                  cookie: str | None = None):
     headers = [(b"content-type", ctype.encode()), (b"content-length", str(len(body)).encode())]
     if etag:
         headers.append((b"etag", etag.encode()))
+    if cookie:
+        headers.append((b"set-cookie", cookie.encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
@@ -325,9 +339,10 @@ def main() -> int:
     parser.add_argument("--dask-workers", type=int, default=2, help="worker processes of the local Dask cluster")
     parser.add_argument("--runners", default="threads,dask,plain")
     parser.add_argument("--no-second-run", action="store_true")
+    parser.add_argument("--cookies", action="store_true", help="every site sets a session cookie")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the sites' process too
-    shape = Shape(args.items, args.summary_items, args.listing_every, args.listing_items, args.latency)
+    shape = Shape(args.items, args.summary_items, args.listing_every, args.listing_items, args.latency, args.cookies)
     spawn = multiprocessing.get_context("spawn")
     ports_queue = spawn.Queue()
     child = spawn.Process(target=serve, args=(args.sources, shape, ports_queue),
@@ -343,7 +358,7 @@ def main() -> int:
         listings = sum(1 for s in sources if s.kind == "html")
         print(f"{args.sources} sources ({args.sources - listings} feeds of {args.items} items, {args.summary_items} "
               f"summary-only; {listings} listings of {args.listing_items} items), latency {args.latency * 1000:.0f} ms, "
-              f"{args.workers} workers, {os.cpu_count()} cores", flush=True)
+              f"{'session cookies, ' if args.cookies else ''}{args.workers} workers, {os.cpu_count()} cores", flush=True)
         if set(args.runners.split(",")) - {"plain"}:
             warm_up_prefect()
         for runner in args.runners.split(","):

@@ -246,3 +246,35 @@ def test_connection_refused_is_a_value():
     with Fetcher(CrawlSettings(obey_robots=False, per_origin_delay_s=0)) as fetcher:
         result = fetcher.fetch(f"http://127.0.0.1:{port}/feed", trusted_hosts=LOCAL)
     assert result.error_code == "connect_error"
+
+
+class CookieSite(BaseHTTPRequestHandler):
+    """A consent wall: without its cookie, /page sets it and redirects to itself; the Cookie header of
+    every request is recorded."""
+
+    def log_message(self, *args: object) -> None:
+        return
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        cookie = self.headers.get("Cookie")
+        self.server.cookies.append((self.path, cookie))
+        if self.path == "/page" and cookie != f"consent={self.server.name}":
+            self.send_response(302)
+            self.send_header("Set-Cookie", f"consent={self.server.name}; Path=/")
+            self.send_header("Location", "/page")
+        else:
+            self.send_response(404 if self.path == "/robots.txt" else 200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+
+def test_an_origins_cookies_go_back_to_that_origin_alone():
+    with http_server(CookieSite, name="a", cookies=[]) as (a, site_a), \
+            http_server(CookieSite, name="b", cookies=[]) as (b, site_b), Fetcher(FAST) as fetcher:
+        first = fetcher.fetch(a + "/page", trusted_hosts=LOCAL)
+        fetcher.fetch(b + "/other", trusted_hosts=LOCAL)
+        again = fetcher.fetch(a + "/page", trusted_hosts=LOCAL)
+    assert first.ok and again.ok and first.final_url == a + "/page"
+    assert site_a.cookies == [("/robots.txt", None), ("/page", None), ("/page", "consent=a"), ("/page", "consent=a")]
+    assert site_b.cookies == [("/robots.txt", None), ("/other", None)]  # same host, another port: not a's cookie
