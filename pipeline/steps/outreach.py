@@ -16,10 +16,7 @@ from importlib import metadata
 from pathlib import Path
 
 from pipeline import store
-
 from pipeline.outreach import review as initiatives_review
-
-
 from pipeline.config import ConfigInvalid
 from pipeline.digest.events import today_in_paris
 from pipeline.outreach.catalogue import Initiative, apply_decisions, load_initiatives_file, published_initiatives

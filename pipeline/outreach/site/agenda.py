@@ -24,8 +24,7 @@ from typing import Sequence
 import icalendar
 
 from pipeline.digest.entries import format_event_when, safe_link
-from pipeline.digest.events import PARIS
-from pipeline.digest.events import UID_DOMAIN
+from pipeline.digest.events import PARIS, UID_DOMAIN
 from pipeline.digest.ics import clean_value, event_days, new_calendar
 from pipeline.outreach.catalogue import AUDIENCE_LABELS_FR, KIND_LABELS_FR, Edition, Initiative
 from pipeline.outreach.public_events import PublicEvent

@@ -16,16 +16,15 @@ import shutil
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import datetime
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Sequence
-from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from pipeline.digest.events import today_in_paris  # noqa: F401 - the map's day, re-exported
+from pipeline.digest.events import PARIS
 from pipeline.outreach.catalogue import Initiative
 from pipeline.outreach.public_events import PublicEvent
 from pipeline.outreach.site.agenda import render_agenda
@@ -39,7 +38,6 @@ logger = logging.getLogger(__name__)
 
 STATIC = Path(__file__).resolve().parent / "static" / "map"
 PAGES_DIR = "initiatives"
-PARIS = ZoneInfo("Europe/Paris")
 
 
 def _environment() -> Environment:
@@ -146,4 +144,3 @@ def serve_map(folder: Path, port: int = 0) -> MapServer:
     preview = MapServer(Path(folder), server, log)
     logger.info("map preview on %s", preview.url)
     return preview
-
