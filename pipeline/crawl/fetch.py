@@ -31,7 +31,6 @@ Error codes (`FetchResult.error_code`; None means success, a 304 included):
 
 from __future__ import annotations
 
-import http.cookiejar
 import logging
 import re
 import threading
@@ -196,7 +195,11 @@ class Fetcher:
     def __init__(self, settings: CrawlSettings, *, retry_backoff_s: float = 1.0):
         self.settings = settings
         self.retry_backoff_s = retry_backoff_s
-        self._client: httpx.Client | None = None
+        self._transport: GuardedTransport | None = None
+        self._headers = {"Accept": ACCEPT, "Accept-Encoding": "gzip, deflate", "Accept-Language": "fr,en;q=0.7",
+                         "Connection": "keep-alive", "User-Agent": settings.user_agent}
+        self._timeout = httpx.Timeout(connect=settings.connect_timeout_s, read=settings.read_timeout_s,
+                                      write=settings.read_timeout_s, pool=settings.total_timeout_s).as_dict()
         self._lock = threading.Lock()
         self._gates: dict[str, _OriginGate] = {}
         self._robots: dict[str, RobotsRules] = {}
@@ -205,25 +208,16 @@ class Fetcher:
         self._cookies: dict[str, httpx.Cookies] = {}  # origin -> the cookies it set, only for the origins that set some
 
     def __enter__(self) -> Fetcher:
-        s = self.settings
-        self._client = httpx.Client(
-            transport=GuardedTransport(s),
-            headers={"User-Agent": s.user_agent, "Accept": ACCEPT, "Accept-Encoding": "gzip, deflate",
-                     "Accept-Language": "fr,en;q=0.7"},
-            timeout=httpx.Timeout(connect=s.connect_timeout_s, read=s.read_timeout_s,
-                                  write=s.read_timeout_s, pool=s.total_timeout_s),
-            follow_redirects=False,
-            trust_env=False,
-            # the client's own jar keeps nothing: one jar for every site visited in a night made each request
-            # copy and scan the cookies of all of them (28 ms a request after 5,000 sites); see _exchange
-            cookies=http.cookiejar.CookieJar(http.cookiejar.DefaultCookiePolicy(allowed_domains=[])),
-        )
+        # requests go straight to the transport: the Fetcher follows redirects, keeps cookies (an origin's
+        # own, see _exchange) and retries by hand, so httpx.Client's layers for those only cost time (its
+        # cookie jar alone looked over every response: a tenth of the HTTP work)
+        self._transport = GuardedTransport(self.settings)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None
 
     def fetch(self, url: str, validator: Validator | None = None, *,
               trusted_hosts: frozenset[str] = frozenset()) -> FetchResult:
@@ -348,7 +342,7 @@ class Fetcher:
         return None
 
     def _request_once(self, url: str, headers: dict[str, str], trusted: frozenset[str]) -> _Answer:
-        assert self._client is not None, "use Fetcher as a context manager"
+        assert self._transport is not None, "use Fetcher as a context manager"
         deadline = time.monotonic() + self.settings.total_timeout_s
         with self._gate(url):
             try:
@@ -371,12 +365,13 @@ class Fetcher:
                 bind_request(frozenset(), None)
 
     def _exchange(self, url: str, headers: dict[str, str], deadline: float) -> _Answer:
-        assert self._client is not None
-        request = self._client.build_request("GET", url, headers=headers)
+        assert self._transport is not None
+        request = httpx.Request("GET", url, headers={**self._headers, **headers}, extensions={"timeout": self._timeout})
         origin = _origin(url)
         if origin in self._cookies:
             self._cookies[origin].set_cookie_header(request)
-        response = self._client.send(request, stream=True)
+        response = self._transport.handle_request(request)
+        response.request = request
         try:
             if "set-cookie" in response.headers:
                 self._keep_cookies(origin, response)
