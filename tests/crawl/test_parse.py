@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime
 from pathlib import Path
 
 import feedparser.mixin
 import feedparser.urls
+import feedparser.util
 import pytest
 
 from pipeline.crawl.fetch import decode_text
 from pipeline.models import FetchResult, Source
-from pipeline.crawl.parse import Failure, ParsedFeed, find_item_links, parse_feed, parse_sitemap
+from pipeline.crawl.parse import Failure, ParsedFeed, _feedparser_parse, find_item_links, parse_feed, parse_sitemap
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared"
@@ -198,11 +200,16 @@ PERMALINKS = f"""<rss version="2.0"><channel><title>Guids</title>
 </channel></rss>""".encode()
 
 
-def test_feedparser_base_joins_are_cached_without_changing_any_item(monkeypatch):
+def feed_documents() -> list[FetchResult]:
+    """Feeds with nested xml:base, permalink GUIDs, the fixture feeds and the real feeds (when ../shared is there)."""
     documents = [fetched(NESTED_BASES, url=BASE + "/labo/atom.xml"), fetched(PERMALINKS, url=BASE + "/blog/rss"),
                  fetched(site_file("wp-labo", "feed/index.html"), ctype="text/html; charset=utf-8"),
                  fetched(site_file("ecole-atom", "ecole/atom.xml"), url=BASE + "/ecole/atom.xml")]
-    documents += [fetched(path.read_bytes(), ctype="application/xml") for path in sorted(REAL_FEEDS.glob("*.*ss"))]
+    return documents + [fetched(path.read_bytes(), ctype="application/xml") for path in sorted(REAL_FEEDS.glob("*.*ss"))]
+
+
+def test_feedparser_base_joins_are_cached_without_changing_any_item(monkeypatch):
+    documents = feed_documents()
     cached = feedparser.mixin.make_safe_absolute_uri
     hits = cached.cache_info().hits
     with_cache = [parse_feed(document, SOURCE) for document in documents]
@@ -215,3 +222,31 @@ def test_feedparser_base_joins_are_cached_without_changing_any_item(monkeypatch)
         ("http://127.0.0.1:9000/2/", "http://127.0.0.1:9000/2"), (BASE + "/trois/", "tag:labo,2025:3")]
     assert [(i.url, i.guid) for i in with_cache[1].items] == [
         (BASE + "/billets/4/", BASE + "/billets/4/"), (BASE + "/blog/cinq/", "billet-5"), (BASE + "/six/", "javascript:alert(1)")]
+
+
+def test_feedparser_dicts_are_deep_copied_as_copy_would_copy_them(monkeypatch):
+    original = feedparser.util.FeedParserDict({"type": "text/html", "language": None, "base": BASE + "/"})
+    original["description"] = "mapped to summary by the class"  # a key that FeedParserDict renames
+    original["tags"] = [feedparser.util.FeedParserDict(term="physique")]
+    original.extra = {"note": ["kept"]}
+    quick = copy.deepcopy(original)
+    monkeypatch.delattr(feedparser.util.FeedParserDict, "__deepcopy__")
+    generic = copy.deepcopy(original)
+    assert type(quick) is type(generic) and quick == generic == original and list(quick) == list(generic)
+    assert quick.extra == generic.extra == {"note": ["kept"]}
+    assert quick["tags"] is not original["tags"] and quick["tags"][0] is not original["tags"][0]
+    assert quick.extra["note"] is not original.extra["note"]
+
+
+def test_feedparser_reads_the_same_feeds_with_its_quick_deep_copies(monkeypatch):
+    def read(document: FetchResult):
+        parsed = _feedparser_parse(document.body, document.final_url)
+        return parsed.feed, parsed.entries
+
+    documents = feed_documents()
+    quick = [read(document) for document in documents]
+    items = [parse_feed(document, SOURCE) for document in documents]
+    monkeypatch.delattr(feedparser.util.FeedParserDict, "__deepcopy__")
+    assert [read(document) for document in documents] == quick
+    assert [parse_feed(document, SOURCE) for document in documents] == items
+    assert sum(len(entries) for _, entries in quick) >= 10
