@@ -110,9 +110,8 @@ def element_text(root: lxml.html.HtmlElement) -> str:
     for element in list(root.iter(*_NOT_TEXT_TAGS)):
         if element is not root and element.getparent() is not None:
             element.drop_tree()
-    for element in root.iter():
-        if isinstance(element.tag, str) and element.tag.lower() in _BLOCK_TAGS:
-            element.tail = "\n" + (element.tail or "")
+    for element in root.iter(*_BLOCK_TAGS):  # lxml.html trees: tag names in lower case
+        element.tail = "\n" + (element.tail or "")
     return clean_text(root.text_content())
 
 
