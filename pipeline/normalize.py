@@ -64,6 +64,7 @@ def _fragment(fragment: str) -> str:
     return fragment if fragment.startswith("!") else ""
 
 
+@functools.lru_cache(maxsize=16_384)  # pure, and a crawl asks for one URL's form several times
 def canonical_url(url: str) -> str:
     """The canonical form of a URL: https, lower-case host (IDN as punycode), no "www.", no default
     port, no fragment (but "#!" routes), no tracking or session parameters, sorted query, one
