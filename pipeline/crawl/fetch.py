@@ -1,6 +1,6 @@
 """Polite, bounded HTTP: one URL -> FetchResult. Never raises for network, HTTP or policy failures.
 
-`Fetcher(settings)` owns one httpx.Client and may be shared by several threads. For each URL it
+`Fetcher(settings)` owns one httpx transport and may be shared by several threads. For each URL it
 checks the scheme and the address policy (the host is resolved *before* connecting, and the socket is
 opened on the very address that was checked), obeys robots.txt, waits its turn for the origin
 (per-origin delay and concurrency), sends an origin's cookies back to that origin alone, follows
@@ -31,6 +31,7 @@ Error codes (`FetchResult.error_code`; None means success, a 304 included):
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
@@ -287,7 +288,7 @@ class Fetcher:
         if refusal or not (obey_robots and self.settings.obey_robots):
             return refusal
         parts = urlsplit(url)
-        path = httpx.URL(url).raw_path.decode("ascii")  # percent-encoded as sent, as robots rules compare
+        path = _httpx_url(url).raw_path.decode("ascii")  # percent-encoded as sent, as robots rules compare
         if not self.robots_for(url, trusted).allows(path, self.settings.user_agent):
             return "robots_disallowed", f"robots.txt of {parts.netloc} disallows {path}"
         return None
@@ -366,7 +367,8 @@ class Fetcher:
 
     def _exchange(self, url: str, headers: dict[str, str], deadline: float) -> _Answer:
         assert self._transport is not None
-        request = httpx.Request("GET", url, headers={**self._headers, **headers}, extensions={"timeout": self._timeout})
+        request = httpx.Request("GET", _httpx_url(url), headers={**self._headers, **headers},
+                                extensions={"timeout": self._timeout})
         origin = _origin(url)
         if origin in self._cookies:
             self._cookies[origin].set_cookie_header(request)
@@ -429,6 +431,12 @@ def _failed(url: str, final_url: str, status: int | None, code: str, detail: str
     logger.debug("fetch %s failed: %s %s", url, code, detail)
     return FetchResult(url=url, final_url=final_url, status=status, error_code=code, error_detail=detail,
                        elapsed_s=time.monotonic() - started, retry_at=retry_at)
+
+
+@functools.lru_cache(maxsize=256)
+def _httpx_url(url: str) -> httpx.URL:
+    """httpx's parsing of `url` (immutable), once for the robots check and the request that follow."""
+    return httpx.URL(url)
 
 
 def _origin(url: str) -> str:
