@@ -31,7 +31,7 @@ from pipeline.outreach.site.agenda import render_agenda
 from pipeline.outreach.site.feed import FEED_FILE, render_feed, validated_since
 from pipeline.outreach.site.exports import data_script, write_csv, write_parquet
 from pipeline.outreach.site.views import (
-    card_of, day_label, filter_options, matrix_rows, page_name, timeline_sections,
+    card_of, day_label, filter_options, matrix_rows, timeline_sections,
 )
 
 logger = logging.getLogger(__name__)
