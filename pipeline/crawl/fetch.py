@@ -227,8 +227,7 @@ class Fetcher:
 
     def robots_for(self, url: str, trusted_hosts: frozenset[str] = frozenset()) -> RobotsRules:
         """The robots.txt rules of `url`'s origin, fetched once per Fetcher."""
-        parts = urlsplit(url)
-        origin = f"{parts.scheme}://{parts.netloc}".lower()
+        origin = _origin(url)
         with self._lock:
             origin_lock = self._robots_locks.setdefault(origin, threading.Lock())
         with origin_lock:
@@ -251,8 +250,7 @@ class Fetcher:
         return DISALLOW_ALL
 
     def _gate(self, url: str) -> _OriginGate:
-        parts = urlsplit(url)
-        origin = f"{parts.scheme}://{parts.netloc}".lower()
+        origin = _origin(url)
         with self._lock:
             if origin not in self._gates:
                 self._gates[origin] = _OriginGate(self.settings.per_origin_delay_s,
